@@ -1,0 +1,28 @@
+// Exceptions thrown by the kernel. Adapters (pybind11, LAMMPS) translate them at their boundary.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace mtp {
+
+// A malformed potential file. what() reads "<file>:<line>: <message>".
+class FileError : public std::runtime_error {
+ public:
+  FileError(const std::string& file, int line, const std::string& message)
+      : std::runtime_error(file + ":" + std::to_string(line) + ": " + message),
+        file_(file), line_(line) {}
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+
+ private:
+  std::string file_;
+  int line_;
+};
+
+// Bad arguments from the caller: shapes, species indices, positions, parameters.
+class InputError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace mtp

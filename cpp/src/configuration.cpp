@@ -1,0 +1,116 @@
+#include "mtp/configuration.h"
+
+#include <string>
+
+#include "mtp/errors.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace mtp {
+
+Evaluator::Evaluator(std::shared_ptr<const Potential> pot, int n_threads)
+    : pot_(std::move(pot)), n_threads_(n_threads) {
+#ifdef _OPENMP
+  if (n_threads_ <= 0) n_threads_ = omp_get_max_threads();
+#else
+  n_threads_ = 1;
+#endif
+  for (int t = 0; t < n_threads_; ++t) {
+    sites_.push_back(std::make_unique<SiteEvaluator>(*pot_));
+    grads_.emplace_back();
+  }
+}
+
+EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
+                               const double* cell, const bool* pbc, const EvalRequest& req) {
+  const int nt = pot_->n_species();
+  for (int i = 0; i < n; ++i)
+    if (types[i] < 0 || types[i] >= nt)
+      throw InputError("atom " + std::to_string(i) + " has species index " +
+                       std::to_string(types[i]) + ", the potential has species 0.." +
+                       std::to_string(nt - 1));
+  nl_.build(n, positions, cell, pbc, pot_->cutoff(), req.min_distance);
+  const size_t npairs = nl_.index.size();
+  ntypes_.resize(npairs);
+  for (size_t p = 0; p < npairs; ++p) ntypes_[p] = types[nl_.index[p]];
+  const bool need_deriv = req.forces || req.site_virials;
+  if (need_deriv) dv_drij_.resize(3 * npairs);
+
+  EvalResult res;
+  res.site_energies.assign(n, 0.0);
+  if (req.param_gradient)
+    for (auto& g : grads_) g.reset(*pot_);
+
+  // Errors inside the parallel region are carried out of it, then rethrown.
+  std::string error;
+  bool failed = false;
+#pragma omp parallel num_threads(n_threads_)
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    SiteEvaluator& site = *sites_[tid];
+    SiteGradient* grad = req.param_gradient ? &grads_[tid] : nullptr;
+#pragma omp for schedule(static)
+    for (int i = 0; i < n; ++i) {
+      if (failed) continue;
+      const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
+      try {
+        res.site_energies[i] =
+            site.compute(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
+                         need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr, grad);
+      } catch (const std::exception& e) {
+#pragma omp critical(mtp_eval_error)
+        {
+          if (!failed) error = "atom " + std::to_string(i) + ": " + e.what();
+          failed = true;
+        }
+      }
+    }
+  }
+  if (failed) throw InputError(error);
+
+  for (int i = 0; i < n; ++i) res.energy += res.site_energies[i];
+  if (need_deriv) {
+    if (req.forces) res.forces.assign(3 * size_t(n), 0.0);
+    if (req.site_virials) res.site_virials.assign(9 * size_t(n), 0.0);
+    for (int i = 0; i < n; ++i)
+      for (int p = nl_.offsets[i]; p < nl_.offsets[i + 1]; ++p) {
+        const int j = nl_.index[p];
+        const double* g = &dv_drij_[3 * size_t(p)];
+        const double* r = &nl_.rij[3 * size_t(p)];
+        if (req.forces)
+          for (int d = 0; d < 3; ++d) {
+            res.forces[3 * size_t(i) + d] += g[d];
+            res.forces[3 * size_t(j) + d] -= g[d];
+          }
+        // virial = sum_atoms r (x) F; this pair adds -r_ij (x) dV_i/dr_ij.
+        for (int a = 0; a < 3; ++a)
+          for (int b = 0; b < 3; ++b) {
+            const double w = -r[a] * g[b];
+            res.virial[3 * a + b] += w;
+            if (req.site_virials) {
+              res.site_virials[9 * size_t(i) + 3 * a + b] += 0.5 * w;
+              res.site_virials[9 * size_t(j) + 3 * a + b] += 0.5 * w;
+            }
+          }
+      }
+  } else {
+    // The virial needs the pair derivatives; without them it is left at zero.
+  }
+
+  if (req.param_gradient) {
+    SiteGradient total;
+    total.reset(*pot_);
+    for (const auto& g : grads_) total.add(g);
+    res.grad_species = std::move(total.species);
+    res.grad_moment = std::move(total.moment);
+    res.grad_radial = pot_->radial_coeffs().pullback(total.radial.data());
+  }
+  return res;
+}
+
+}  // namespace mtp

@@ -1,0 +1,1 @@
+from mtp_lowrank import _core
