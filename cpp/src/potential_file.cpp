@@ -191,7 +191,11 @@ Potential parse_potential(std::istream& in, const std::string& source) {
     }
     const size_t eq = l.find('=');
     if (eq == std::string::npos) p.fail("expected 'key = value', got '" + l.substr(0, 60) + "'");
-    const std::string key = trim(l.substr(0, eq)), val = trim(l.substr(eq + 1));
+    std::string key = trim(l.substr(0, eq));
+    const std::string val = trim(l.substr(eq + 1));
+    // MLIP also allows `scaling` inside the radial basis block; it multiplies the MTP scaling.
+    const bool radial_scaling = key == "scaling" && seen.count("radial_basis_type");
+    if (radial_scaling) key = "radial_basis scaling";
     if (seen.count(key))
       p.fail("duplicate key '" + key + "' (first on line " + std::to_string(seen[key]) + ")");
     seen[key] = p.line();
@@ -202,8 +206,8 @@ Potential parse_potential(std::istream& in, const std::string& source) {
     } else if (key == "potential_name") {
       name = val;
     } else if (key == "potential_tag") {
-    } else if (key == "scaling") {
-      basis.scaling = p.number(val);
+    } else if (key == "scaling" || radial_scaling) {
+      basis.scaling *= p.number(val);
     } else if (key == "species_count") {
       n_species = positive(p.integer(val), key);
     } else if (key == "species") {

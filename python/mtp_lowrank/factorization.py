@@ -1,0 +1,91 @@
+"""Low-rank factorizations of the radial coefficient tensor C (N_T, N_T, N_f, N_b).
+
+* MF: C_hat = reshape(C, [N_T^2, N_f N_b]) = U V^T, U (N_T^2, r), V (N_f N_b, r).
+* TT: C[a, b, m, k] = G1[:, a, :] G2[:, b, :] G3[:, m, :] G4[:, k, :],
+  G1 (1, N_T, r1), G2 (r1, N_T, r2), G3 (r2, N_f, r3), G4 (r3, N_b, 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "mf_from_full",
+    "mf_to_full",
+    "tt_from_full",
+    "tt_to_full",
+    "tt_max_ranks",
+    "mf_parameter_count",
+    "tt_parameter_count",
+]
+
+
+def mf_from_full(c: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated SVD of C_hat; the singular values are split evenly, U = U_r S^1/2,
+    V = V_r S^1/2. `rank` may exceed min(N_T^2, N_f N_b): the extra columns are zero."""
+    nt, _, nf, nb = c.shape
+    if rank < 1:
+        raise ValueError(f"MF rank must be >= 1, got {rank}")
+    chat = c.reshape(nt * nt, nf * nb)
+    u, s, vt = np.linalg.svd(chat, full_matrices=False)
+    k = min(rank, s.size)
+    root = np.sqrt(s[:k])
+    big_u = np.zeros((nt * nt, rank))
+    big_v = np.zeros((nf * nb, rank))
+    big_u[:, :k] = u[:, :k] * root
+    big_v[:, :k] = vt[:k].T * root
+    return big_u, big_v
+
+
+def mf_to_full(u: np.ndarray, v: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
+    return (u @ v.T).reshape(shape)
+
+
+def tt_max_ranks(shape: tuple[int, int, int, int]) -> tuple[int, int, int]:
+    """Largest useful TT ranks (those of an exact decomposition)."""
+    n = shape
+    left = [n[0], n[0] * n[1], n[0] * n[1] * n[2]]
+    right = [n[1] * n[2] * n[3], n[2] * n[3], n[3]]
+    return tuple(min(a, b) for a, b in zip(left, right))
+
+
+def tt_from_full(c: np.ndarray, ranks) -> list[np.ndarray]:
+    """TT-SVD (Oseledets 2011) with prescribed ranks (r1, r2, r3): sweep left to right,
+    truncating each unfolding's SVD. Ranks above the exact ones are padded with zeros."""
+    ranks = tuple(int(r) for r in ranks)
+    if len(ranks) != 3 or min(ranks) < 1:
+        raise ValueError(f"TT ranks must be three positive integers, got {ranks}")
+    n = c.shape
+    cores = []
+    rest = c.reshape(n[0], -1)
+    r_prev = 1
+    for k in range(3):
+        rows = r_prev * n[k]
+        mat = rest.reshape(rows, -1)
+        u, s, vt = np.linalg.svd(mat, full_matrices=False)
+        rk = ranks[k]
+        keep = min(rk, s.size)
+        core = np.zeros((rows, rk))
+        core[:, :keep] = u[:, :keep]
+        cores.append(core.reshape(r_prev, n[k], rk))
+        nxt = np.zeros((rk, mat.shape[1]))
+        nxt[:keep] = s[:keep, None] * vt[:keep]
+        rest = nxt
+        r_prev = rk
+    cores.append(rest.reshape(r_prev, n[3], 1))
+    return cores
+
+
+def tt_to_full(cores: list[np.ndarray]) -> np.ndarray:
+    g1, g2, g3, g4 = cores
+    return np.einsum("xai,ibj,jmk,kly->abml", g1, g2, g3, g4)
+
+
+def mf_parameter_count(shape, rank: int) -> int:
+    nt, _, nf, nb = shape
+    return rank * (nt * nt + nf * nb)
+
+
+def tt_parameter_count(shape, ranks) -> int:
+    r = (1, *ranks, 1)
+    return sum(r[k] * shape[k] * r[k + 1] for k in range(4))

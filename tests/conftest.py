@@ -1,0 +1,66 @@
+"""Shared helpers: random periodic triclinic configurations and random potentials."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from mtp_lowrank import Potential
+
+SHARED = Path(os.environ.get("MTP_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SPECIES = ["Li", "Na", "K", "F"]
+
+
+def shared_file(*parts) -> Path:
+    """A file under ../shared, or skip the test cleanly when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} not available")
+    return path
+
+
+def random_atoms(rng, n_atoms=12, n_species=2, volume_per_atom=14.0, min_sep=1.9,
+                 triclinic=True, pbc=True) -> Atoms:
+    """Random atoms in a random (optionally triclinic) cell, placed one by one so that no pair
+    (periodic images included) is closer than min_sep."""
+    from ase.geometry import get_distances
+
+    length = (n_atoms * volume_per_atom) ** (1 / 3)
+    cell = np.eye(3) * length
+    if triclinic:
+        cell = cell + rng.uniform(-0.25, 0.25, (3, 3)) * length
+    placed = []
+    while len(placed) < n_atoms:
+        trial = rng.random(3) @ cell
+        if placed:
+            _, d = get_distances(trial[None], np.array(placed), cell=cell, pbc=pbc)
+            if d.min() < min_sep:
+                continue
+        placed.append(trial)
+    return Atoms(symbols=[SPECIES[k] for k in rng.integers(0, n_species, n_atoms)],
+                 positions=np.array(placed), cell=cell, pbc=pbc)
+
+
+def random_potential(level=10, n_species=2, seed=0, fmt="full", min_dist=1.8, max_dist=4.6,
+                     radial_basis_size=6) -> Potential:
+    """A level-`level` potential with random linear and radial parameters."""
+    rng = np.random.default_rng(seed)
+    pot = Potential.from_level(level, SPECIES[:n_species], min_dist=min_dist, max_dist=max_dist,
+                               radial_basis_size=radial_basis_size, seed=seed)
+    pot = pot.replace(species_coeffs=rng.normal(size=n_species),
+                      moment_coeffs=rng.normal(size=pot.n_basis_functions) * 0.5)
+    if fmt == "mf":
+        return pot.to_mf(2)
+    if fmt == "tt":
+        nf = pot.radial_funcs_count
+        return pot.to_tt((n_species, min(2, n_species * n_species), min(2, nf)))
+    return pot
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
