@@ -10,6 +10,15 @@
 
 namespace mtp {
 
+namespace {
+// Four doubles, loaded and stored unaligned (GCC/Clang vector extension). Neighbour arrays
+// have a stride that is a multiple of 4, so every loop over neighbours runs in whole vectors.
+typedef double v4 __attribute__((vector_size(32), aligned(8)));
+inline v4 load4(const double* p) { return *reinterpret_cast<const v4*>(p); }
+inline void store4(double* p, v4 v) { *reinterpret_cast<v4*>(p) = v; }
+inline double hsum(v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+}  // namespace
+
 void SiteGradient::reset(const Potential& pot) {
   species.assign(pot.n_species(), 0.0);
   moment.assign(pot.n_basis_functions(), 0.0);
@@ -26,28 +35,17 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
     : pot_(pot),
       n_funcs_(pot.n_funcs()),
       n_basis_(pot.radial_basis().size),
-      n_species_(pot.n_species()) {
+      n_species_(pot.n_species()),
+      max_nu_(pot.program().max_nu()) {
   const MomentProgram& prog = pot.program();
-  const int max_nu = prog.max_nu();
-  // Monomial table ordered by degree; index of (a, b, c).
   std::map<std::tuple<int, int, int>, int> index;
-  std::vector<std::array<int, 3>> exps;
-  for (int d = 0; d <= max_nu; ++d)
+  for (int d = 0; d <= max_nu_; ++d)
     for (int a = d; a >= 0; --a)
       for (int b = d - a; b >= 0; --b) {
-        index[{a, b, d - a - b}] = int(exps.size());
-        exps.push_back({a, b, d - a - b});
+        index[{a, b, d - a - b}] = int(mono_exp_.size() / 3);
+        mono_exp_.insert(mono_exp_.end(), {a, b, d - a - b});
       }
-  n_mono_ = int(exps.size());
-  mono_parent_.assign(n_mono_, 0);
-  mono_axis_.assign(n_mono_, 0);
-  for (int m = 1; m < n_mono_; ++m) {
-    auto e = exps[m];
-    const int axis = e[0] > 0 ? 0 : (e[1] > 0 ? 1 : 2);
-    e[axis] -= 1;
-    mono_parent_[m] = index[{e[0], e[1], e[2]}];
-    mono_axis_[m] = axis;
-  }
+  n_mono_ = int(mono_exp_.size() / 3);
   const int nb = int(prog.basic.size());
   basic_mu_.resize(nb);
   basic_mono_.resize(nb);
@@ -67,22 +65,76 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
       basic_lower_coef_[3 * b + ax] = e[1 + ax];
     }
   }
+  // Group products by target, targets ordered by their last write (valid: validate() checked
+  // that no moment is read before its last write, so earlier terms may move down to it).
+  std::vector<int> last(prog.moments_count, -1);
+  for (int t = 0; t < int(prog.times.size()); ++t) last[prog.times[t][3]] = t;
+  std::vector<std::vector<Term>> by_target(prog.moments_count);
+  for (const auto& t : prog.times) by_target[t[3]].push_back({t[0], t[1], double(t[2])});
+  target_begin_.push_back(0);
+  for (int t = 0; t < int(prog.times.size()); ++t) {
+    const int k = prog.times[t][3];
+    if (last[k] != t) continue;
+    target_.push_back(k);
+    terms_.insert(terms_.end(), by_target[k].begin(), by_target[k].end());
+    target_begin_.push_back(int(terms_.size()));
+  }
+  // Pull form of the reverse pass.
+  std::vector<std::vector<Term>> uses(prog.moments_count);
+  for (int t = 0; t < int(target_.size()); ++t)
+    for (int q = target_begin_[t]; q < target_begin_[t + 1]; ++q) {
+      const Term& e = terms_[q];
+      uses[e.i].push_back({target_[t], e.j, e.mult});
+      uses[e.j].push_back({target_[t], e.i, e.mult});
+    }
+  for (int t = int(target_.size()) - 1; t >= 0; --t) pull_order_.push_back(target_[t]);
+  std::vector<char> is_target(prog.moments_count, 0);
+  for (int k : target_) is_target[k] = 1;
+  for (int k = prog.moments_count - 1; k >= 0; --k)
+    if (!is_target[k]) pull_order_.push_back(k);  // basic moments (and unused ones)
+  pull_begin_.push_back(0);
+  for (int k : pull_order_) {
+    pull_terms_.insert(pull_terms_.end(), uses[k].begin(), uses[k].end());
+    pull_begin_.push_back(int(pull_terms_.size()));
+  }
+  seed_.assign(prog.moments_count, 0.0);
+  for (size_t al = 0; al < prog.scalar_map.size(); ++al)
+    seed_[prog.scalar_map[al]] += pot.moment_coeffs()[al];
+  // Radial table with mu innermost.
+  const auto& c = pot.radial_coeffs().pair_table();
+  table_t_.resize(c.size());
+  for (int p = 0; p < n_species_ * n_species_; ++p)
+    for (int mu = 0; mu < n_funcs_; ++mu)
+      for (int b = 0; b < n_basis_; ++b)
+        table_t_[(size_t(p) * n_basis_ + b) * n_funcs_ + mu] = c[(size_t(p) * n_funcs_ + mu) * n_basis_ + b];
+  mu_used_.assign(n_funcs_, 0);
+  for (int mu : basic_mu_) mu_used_[mu] = 1;
+  by_mu_begin_.assign(n_funcs_ + 1, 0);
+  for (int mu = 0; mu < n_funcs_; ++mu) {
+    for (int b = 0; b < nb; ++b)
+      if (basic_mu_[b] == mu) by_mu_.push_back(b);
+    by_mu_begin_[mu + 1] = int(by_mu_.size());
+  }
   moments_.assign(prog.moments_count, 0.0);
   adjoint_.assign(prog.moments_count, 0.0);
-  s_mu_.assign(n_funcs_, 0.0);
 }
 
-void SiteEvaluator::grow(int n) {
-  if (n <= capacity_) return;
-  capacity_ = std::max(n, capacity_ + capacity_ / 2);
-  active_.resize(capacity_);
-  dist_.resize(capacity_);
-  unit_.resize(3 * size_t(capacity_));
-  mono_.resize(size_t(capacity_) * n_mono_);
-  f_.resize(size_t(capacity_) * n_funcs_);
-  df_.resize(size_t(capacity_) * n_funcs_);
-  rb_.resize(size_t(capacity_) * n_basis_);
-  drb_.resize(size_t(capacity_) * n_basis_);
+void SiteEvaluator::grow(int n_pad) {
+  if (n_pad <= capacity_) return;
+  capacity_ = std::max(n_pad, (capacity_ + capacity_ / 2 + 3) / 4 * 4);
+  const size_t c = capacity_;
+  active_.resize(c);
+  active_type_.resize(c);
+  dist_.resize(c);
+  unit_.resize(3 * c);
+  powers_.resize(3 * size_t(max_nu_ + 1) * c);
+  mono_.resize(size_t(n_mono_) * c);
+  rb_.resize(size_t(n_basis_) * c);
+  drb_.resize(size_t(n_basis_) * c);
+  f_.resize(size_t(n_funcs_) * c);
+  df_.resize(size_t(n_funcs_) * c);
+  acc_.resize(5 * c);
+  pqr_.resize(5 * size_t(n_funcs_) * c);
 }
 
 double SiteEvaluator::compute(int type, int n, const double* rij, const int* ntypes,
@@ -90,18 +142,15 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
   if (type < 0 || type >= n_species_)
     throw InputError("atom species index " + std::to_string(type) + " is outside 0.." +
                      std::to_string(n_species_ - 1));
-  grow(n);
   const MomentProgram& prog = pot_.program();
   const RadialBasis& basis = pot_.radial_basis();
-  const double* table = pot_.radial_coeffs().pair_table().data();  // (N_T, N_T, N_f, N_b)
   const double cutoff = basis.max_dist;
   const int nf = n_funcs_, nbas = n_basis_, nm = n_mono_;
   const int n_basic = int(prog.basic.size());
-
-  std::fill(moments_.begin(), moments_.end(), 0.0);
+  grow((n + 3) / 4 * 4);
   if (dv_drij) std::fill(dv_drij, dv_drij + 3 * size_t(n), 0.0);
 
-  // ---- forward over neighbours: radial functions, monomials, basic moments ----------------
+  // ---- neighbours inside the cutoff -------------------------------------------------------
   int na = 0;
   for (int k = 0; k < n; ++k) {
     const double x = rij[3 * k], y = rij[3 * k + 1], z = rij[3 * k + 2];
@@ -115,105 +164,257 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
     if (tj < 0 || tj >= n_species_)
       throw InputError("neighbour species index " + std::to_string(tj) + " is outside 0.." +
                        std::to_string(n_species_ - 1));
-    const double r = std::sqrt(r2);
-    if (r < 1e-8)
-      throw InputError("two atoms coincide (distance " + std::to_string(r) + " A)");
-    const int a = na++;
-    active_[a] = k;
-    dist_[a] = r;
-    const double inv = 1.0 / r;
-    double* u = &unit_[3 * size_t(a)];
-    u[0] = x * inv;
-    u[1] = y * inv;
-    u[2] = z * inv;
-    double* rb = &rb_[size_t(a) * nbas];
-    double* drb = &drb_[size_t(a) * nbas];
-    basis.evaluate(r, rb, drb);
-    const double* c = table + (size_t(type) * n_species_ + tj) * nf * nbas;
-    double* f = &f_[size_t(a) * nf];
-    double* df = &df_[size_t(a) * nf];
-    for (int mu = 0; mu < nf; ++mu) {
-      double v = 0.0, d = 0.0;
-      const double* cm = c + size_t(mu) * nbas;
-      for (int b = 0; b < nbas; ++b) {
-        v += cm[b] * rb[b];
-        d += cm[b] * drb[b];
-      }
-      f[mu] = v;
-      df[mu] = d;
+    if (r2 < 1e-16) throw InputError("two atoms coincide");
+    active_[na] = k;
+    active_type_[na] = tj;
+    dist_[na] = std::sqrt(r2);
+    ++na;
+  }
+  const int np = (na + 3) / 4 * 4;  // stride: padded lanes hold harmless values
+  for (int a = na; a < np; ++a) {
+    active_type_[a] = 0;
+    dist_[a] = cutoff;  // Q(cutoff) = 0: padded lanes have zero radial functions
+  }
+  double* ux = &unit_[0];
+  double* uy = ux + np;
+  double* uz = uy + np;
+  for (int a = 0; a < na; ++a) {
+    const double* v = rij + 3 * size_t(active_[a]);
+    const double inv = 1.0 / dist_[a];
+    ux[a] = v[0] * inv;
+    uy[a] = v[1] * inv;
+    uz[a] = v[2] * inv;
+  }
+  for (int a = na; a < np; ++a) ux[a] = uy[a] = uz[a] = 0.0;
+
+  // ---- radial basis phi_beta(r) for all neighbours, vectorised over neighbours -------------
+  {
+    const double inv_width = 1.0 / (basis.max_dist - basis.min_dist);
+    const double dxi = 2.0 * inv_width, sc = basis.scaling;
+    double* rb0 = &rb_[0];
+    double* d0 = &drb_[0];
+    double* xi = &acc_[0];  // scratch row
+    for (int a = 0; a < np; ++a) {
+      const double r = dist_[a];
+      xi[a] = (2.0 * r - (basis.min_dist + basis.max_dist)) * inv_width;
+      const double d = r - cutoff;
+      rb0[a] = sc * d * d;
+      d0[a] = 2.0 * sc * d;
     }
-    double* mono = &mono_[size_t(a) * nm];
-    mono[0] = 1.0;
-    for (int m = 1; m < nm; ++m) mono[m] = mono[mono_parent_[m]] * u[mono_axis_[m]];
-    for (int b = 0; b < n_basic; ++b) moments_[b] += f[basic_mu_[b]] * mono[basic_mono_[b]];
+    if (nbas > 1) {
+      double* rb1 = rb0 + np;
+      double* d1 = d0 + np;
+      for (int a = 0; a < np; ++a) {
+        rb1[a] = xi[a] * rb0[a];
+        d1[a] = dxi * rb0[a] + xi[a] * d0[a];
+      }
+    }
+    for (int b = 2; b < nbas; ++b) {
+      const double* v1 = rb0 + size_t(b - 1) * np;
+      const double* v2 = rb0 + size_t(b - 2) * np;
+      const double* e1 = d0 + size_t(b - 1) * np;
+      const double* e2 = d0 + size_t(b - 2) * np;
+      double* v = rb0 + size_t(b) * np;
+      double* e = d0 + size_t(b) * np;
+      for (int a = 0; a < np; ++a) {
+        v[a] = 2.0 * xi[a] * v1[a] - v2[a];
+        e[a] = 2.0 * (dxi * v1[a] + xi[a] * e1[a]) - e2[a];
+      }
+    }
+  }
+  // f_mu = sum_beta C[type, t_j, mu, beta] phi_beta (C contracted from the stored factors).
+  {
+    const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * nf;
+    std::fill(f_.begin(), f_.begin() + size_t(nf) * np, 0.0);
+    std::fill(df_.begin(), df_.begin() + size_t(nf) * np, 0.0);
+    constexpr int kMaxF = 16;
+    double v[kMaxF], d[kMaxF];
+    for (int a = 0; a < na; ++a) {
+      const double* ca = c + size_t(active_type_[a]) * nbas * nf;
+      for (int mu = 0; mu < nf; ++mu) v[mu] = d[mu] = 0.0;
+      for (int b = 0; b < nbas; ++b) {
+        const double r = rb_[size_t(b) * np + a], dr = drb_[size_t(b) * np + a];
+        const double* cb = ca + size_t(b) * nf;
+        for (int mu = 0; mu < nf && mu < kMaxF; ++mu) {
+          v[mu] += cb[mu] * r;
+          d[mu] += cb[mu] * dr;
+        }
+      }
+      for (int mu = 0; mu < nf && mu < kMaxF; ++mu) {
+        f_[size_t(mu) * np + a] = v[mu];
+        df_[size_t(mu) * np + a] = d[mu];
+      }
+      for (int mu = kMaxF; mu < nf; ++mu) {  // rare: more than 16 radial functions
+        double vv = 0.0, dd = 0.0;
+        for (int b = 0; b < nbas; ++b) {
+          vv += ca[size_t(b) * nf + mu] * rb_[size_t(b) * np + a];
+          dd += ca[size_t(b) * nf + mu] * drb_[size_t(b) * np + a];
+        }
+        f_[size_t(mu) * np + a] = vv;
+        df_[size_t(mu) * np + a] = dd;
+      }
+    }
+  }
+  // Powers of the unit-vector components and the monomials rhat^(a,b,c).
+  const int np1 = max_nu_ + 1;
+  for (int ax = 0; ax < 3; ++ax) {
+    const double* u = &unit_[size_t(ax) * np];
+    double* p = &powers_[size_t(ax) * np1 * np];
+    for (int a = 0; a < np; ++a) p[a] = 1.0;
+    for (int k = 1; k <= max_nu_; ++k)
+      for (int a = 0; a < np; ++a) p[size_t(k) * np + a] = p[size_t(k - 1) * np + a] * u[a];
+  }
+  for (int m = 0; m < nm; ++m) {
+    const double* px = &powers_[size_t(mono_exp_[3 * m]) * np];
+    const double* py = &powers_[(size_t(np1) + mono_exp_[3 * m + 1]) * np];
+    const double* pz = &powers_[(size_t(2 * np1) + mono_exp_[3 * m + 2]) * np];
+    double* out = &mono_[size_t(m) * np];
+    for (int a = 0; a < np; ++a) out[a] = px[a] * py[a] * pz[a];
+  }
+  // Basic moments: dot products over neighbours, four moments at a time (independent
+  // accumulators keep the FMA pipeline full).
+  double* m = moments_.data();
+  {
+    int b = 0;
+    for (; b + 4 <= n_basic; b += 4) {
+      const double* f0 = &f_[size_t(basic_mu_[b]) * np];
+      const double* f1 = &f_[size_t(basic_mu_[b + 1]) * np];
+      const double* f2 = &f_[size_t(basic_mu_[b + 2]) * np];
+      const double* f3 = &f_[size_t(basic_mu_[b + 3]) * np];
+      const double* m0 = &mono_[size_t(basic_mono_[b]) * np];
+      const double* m1 = &mono_[size_t(basic_mono_[b + 1]) * np];
+      const double* m2 = &mono_[size_t(basic_mono_[b + 2]) * np];
+      const double* m3 = &mono_[size_t(basic_mono_[b + 3]) * np];
+      v4 s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
+      for (int a = 0; a < np; a += 4) {
+        s0 += load4(f0 + a) * load4(m0 + a);
+        s1 += load4(f1 + a) * load4(m1 + a);
+        s2 += load4(f2 + a) * load4(m2 + a);
+        s3 += load4(f3 + a) * load4(m3 + a);
+      }
+      m[b] = hsum(s0);
+      m[b + 1] = hsum(s1);
+      m[b + 2] = hsum(s2);
+      m[b + 3] = hsum(s3);
+    }
+    for (; b < n_basic; ++b) {
+      const double* fr = &f_[size_t(basic_mu_[b]) * np];
+      const double* mr = &mono_[size_t(basic_mono_[b]) * np];
+      v4 s0 = {0, 0, 0, 0};
+      for (int a = 0; a < np; a += 4) s0 += load4(fr + a) * load4(mr + a);
+      m[b] = hsum(s0);
+    }
   }
 
   // ---- intermediates and scalar basis functions ---------------------------------------------
-  double* m = moments_.data();
-  for (const auto& t : prog.times) m[t[3]] += t[2] * m[t[0]] * m[t[1]];
+  const int n_targets = int(target_.size());
+  for (int t = 0; t < n_targets; ++t) {
+    double s = 0.0;
+    for (int q = target_begin_[t]; q < target_begin_[t + 1]; ++q)
+      s += terms_[q].mult * m[terms_[q].i] * m[terms_[q].j];
+    m[target_[t]] = s;
+  }
   const std::vector<double>& xi = pot_.moment_coeffs();
   double energy = pot_.species_coeffs()[type];
   for (size_t al = 0; al < xi.size(); ++al) energy += xi[al] * m[prog.scalar_map[al]];
   if (!std::isfinite(energy))
     throw InputError("site energy of a species-" + std::to_string(type) +
                      " atom is not finite (check positions and parameters)");
-
   if (grad) {
     grad->species[type] += 1.0;
     for (size_t al = 0; al < xi.size(); ++al) grad->moment[al] += m[prog.scalar_map[al]];
   }
   if (!dv_drij && !grad) return energy;
 
-  // ---- reverse through the program: adjoint[k] = dV/d moment k -----------------------------
+  // ---- reverse through the program (pull form): adjoint[k] = dV/d moment k ------------------
   double* g = adjoint_.data();
-  std::fill(adjoint_.begin(), adjoint_.end(), 0.0);
-  for (size_t al = 0; al < xi.size(); ++al) g[prog.scalar_map[al]] += xi[al];
-  for (auto t = prog.times.rbegin(); t != prog.times.rend(); ++t) {
-    const double gk = (*t)[2] * g[(*t)[3]];
-    if (gk == 0.0) continue;
-    g[(*t)[0]] += gk * m[(*t)[1]];
-    g[(*t)[1]] += gk * m[(*t)[0]];
+  for (size_t o = 0; o < pull_order_.size(); ++o) {
+    const int k = pull_order_[o];
+    double s = seed_[k];
+    for (int q = pull_begin_[o]; q < pull_begin_[o + 1]; ++q)
+      s += pull_terms_[q].mult * g[pull_terms_[q].i] * m[pull_terms_[q].j];
+    g[k] = s;
   }
 
-  // ---- reverse over neighbours ------------------------------------------------------------
-  for (int a = 0; a < na; ++a) {
-    const double* mono = &mono_[size_t(a) * nm];
-    const double* f = &f_[size_t(a) * nf];
-    if (dv_drij) {
-      const double* df = &df_[size_t(a) * nf];
-      // dV/dr_vec = A rhat + (Cvec - B rhat) / r with
-      // A = sum_b g_b f'_mu mono_b, B = sum_b g_b f_mu nu_b mono_b,
-      // Cvec = sum_b g_b f_mu grad_rhat(mono_b)
-      double A = 0.0, B = 0.0, cx = 0.0, cy = 0.0, cz = 0.0;
-      for (int b = 0; b < n_basic; ++b) {
+  // ---- reverse over neighbours, vectorised over neighbours ----------------------------------
+  // Per radial function mu: P = sum_b g_b mono_b, Q = sum_b g_b nu_b mono_b,
+  // R_ax = sum_b g_b e_ax(b) mono_{b - ax}, over basic moments b with mu_b = mu. Then
+  // dV/dr_vec = A rhat + (Cvec - B rhat) / r with A = sum_mu f'_mu P_mu, B = sum_mu f_mu Q_mu,
+  // Cvec = sum_mu f_mu R_mu.
+  // Accumulated in registers, four neighbours at a time, stored once.
+  for (int mu = 0; mu < nf; ++mu) {
+    double* P = &pqr_[5 * size_t(mu) * np];
+    double* Q = P + np;
+    double* R0 = Q + np;
+    double* R1 = R0 + np;
+    double* R2 = R1 + np;
+    const int* list = by_mu_.data() + by_mu_begin_[mu];
+    const int count = by_mu_begin_[mu + 1] - by_mu_begin_[mu];
+    for (int a = 0; a < np; a += 4) {
+      v4 p = {0, 0, 0, 0}, q = p, r0 = p, r1 = p, r2 = p;
+      for (int t = 0; t < count; ++t) {
+        const int b = list[t];
         const double gb = g[b];
-        const int mu = basic_mu_[b];
-        const double w = gb * f[mu];
-        const double mb = mono[basic_mono_[b]];
-        A += gb * df[mu] * mb;
-        B += w * basic_nu_[b] * mb;
+        const v4 mr = load4(&mono_[size_t(basic_mono_[b]) * np + a]);
+        p += gb * mr;
+        q += (gb * basic_nu_[b]) * mr;
+        if (!dv_drij) continue;
         const int* lo = &basic_lower_[3 * b];
         const double* lc = &basic_lower_coef_[3 * b];
-        cx += w * lc[0] * mono[lo[0]];
-        cy += w * lc[1] * mono[lo[1]];
-        cz += w * lc[2] * mono[lo[2]];
+        // Absent lower monomials have coefficient 0 and point at monomial 0 (harmless).
+        r0 += (gb * lc[0]) * load4(&mono_[size_t(lo[0]) * np + a]);
+        r1 += (gb * lc[1]) * load4(&mono_[size_t(lo[1]) * np + a]);
+        r2 += (gb * lc[2]) * load4(&mono_[size_t(lo[2]) * np + a]);
       }
-      const double* u = &unit_[3 * size_t(a)];
+      store4(P + a, p);
+      store4(Q + a, q);
+      store4(R0 + a, r0);
+      store4(R1 + a, r1);
+      store4(R2 + a, r2);
+    }
+  }
+  if (dv_drij) {
+    double* A = &acc_[0];
+    double* B = A + np;
+    double* C0 = B + np;
+    double* C1 = C0 + np;
+    double* C2 = C1 + np;
+    std::fill(acc_.begin(), acc_.begin() + 5 * size_t(np), 0.0);
+    for (int mu = 0; mu < nf; ++mu) {
+      if (!mu_used_[mu]) continue;
+      const double* P = &pqr_[5 * size_t(mu) * np];
+      const double* Q = P + np;
+      const double* R0 = Q + np;
+      const double* R1 = R0 + np;
+      const double* R2 = R1 + np;
+      const double* fr = &f_[size_t(mu) * np];
+      const double* dfr = &df_[size_t(mu) * np];
+      for (int a = 0; a < np; a += 4) {
+        const v4 f4 = load4(fr + a);
+        store4(A + a, load4(A + a) + load4(dfr + a) * load4(P + a));
+        store4(B + a, load4(B + a) + f4 * load4(Q + a));
+        store4(C0 + a, load4(C0 + a) + f4 * load4(R0 + a));
+        store4(C1 + a, load4(C1 + a) + f4 * load4(R1 + a));
+        store4(C2 + a, load4(C2 + a) + f4 * load4(R2 + a));
+      }
+    }
+    for (int a = 0; a < na; ++a) {
       const double inv = 1.0 / dist_[a];
       double* out = dv_drij + 3 * size_t(active_[a]);
-      out[0] = A * u[0] + (cx - B * u[0]) * inv;
-      out[1] = A * u[1] + (cy - B * u[1]) * inv;
-      out[2] = A * u[2] + (cz - B * u[2]) * inv;
+      out[0] = A[a] * ux[a] + (C0[a] - B[a] * ux[a]) * inv;
+      out[1] = A[a] * uy[a] + (C1[a] - B[a] * uy[a]) * inv;
+      out[2] = A[a] * uz[a] + (C2[a] - B[a] * uz[a]) * inv;
     }
-    if (grad) {
-      // dV/dC[type, tj, mu, beta] = sum_{b: mu_b = mu} g_b mono_b * phi_beta(r)
-      std::fill(s_mu_.begin(), s_mu_.end(), 0.0);
-      for (int b = 0; b < n_basic; ++b) s_mu_[basic_mu_[b]] += g[b] * mono[basic_mono_[b]];
-      const int tj = ntypes[active_[a]];
-      double* dc = grad->radial.data() + (size_t(type) * n_species_ + tj) * nf * nbas;
-      const double* rb = &rb_[size_t(a) * nbas];
-      for (int mu = 0; mu < nf; ++mu)
-        for (int b = 0; b < nbas; ++b) dc[mu * nbas + b] += s_mu_[mu] * rb[b];
+  }
+  if (grad) {
+    // dV/dC[type, t_j, mu, beta] = P_mu * phi_beta(r)
+    double* dc_type = grad->radial.data() + size_t(type) * n_species_ * nf * nbas;
+    for (int a = 0; a < na; ++a) {
+      double* dc = dc_type + size_t(active_type_[a]) * nf * nbas;
+      for (int mu = 0; mu < nf; ++mu) {
+        const double s = pqr_[5 * size_t(mu) * np + a];
+        for (int b = 0; b < nbas; ++b) dc[mu * nbas + b] += s * rb_[size_t(b) * np + a];
+      }
     }
   }
   return energy;

@@ -163,7 +163,7 @@ def write_cfg(path: str | os.PathLike, images, species=None) -> None:
             if species is not None:
                 from .species import species_indices
 
-                types = species_indices(atoms.get_chemical_symbols(), list(species))
+                types = species_indices(atoms.numbers, list(species))
             elif "mlip_type" in atoms.arrays:
                 types = atoms.arrays["mlip_type"]
             else:

@@ -10,7 +10,7 @@ import numpy as np
 from . import _core
 from .basis import default_radial_funcs_count, generate_program
 from .factorization import mf_from_full, tt_from_full
-from .species import species_indices
+from .species import species_indices, species_table
 
 __all__ = ["Potential"]
 
@@ -271,7 +271,9 @@ class Potential:
 
     def types_of(self, atoms) -> np.ndarray:
         """Species index of each atom of an ase.Atoms, by chemical symbol."""
-        return species_indices(atoms.get_chemical_symbols(), self._species)
+        if self._species is not None and "species_table" not in self.__dict__:
+            self.__dict__["species_table"] = species_table(self._species)
+        return species_indices(atoms.numbers, self._species, self.__dict__.get("species_table"))
 
     def evaluate(self, atoms, forces: bool = True, param_gradient: bool = False,
                  site_virials: bool = False, types=None, evaluator=None,

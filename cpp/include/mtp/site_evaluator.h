@@ -36,30 +36,48 @@ class SiteEvaluator {
   const Potential& potential() const { return pot_; }
 
  private:
-  void grow(int n);
+  void grow(int n_pad);
 
   const Potential& pot_;
-  int n_funcs_, n_basis_, n_species_;
-  // Unit-vector monomials rhat^(a,b,c), a+b+c <= max_nu, ordered by degree:
-  // mono[m] = mono[mono_parent_[m]] * rhat[mono_axis_[m]] for m >= 1, mono[0] = 1.
+  int n_funcs_, n_basis_, n_species_, max_nu_;
+  // Unit-vector monomials rhat^(a,b,c), a+b+c <= max_nu: exponents (n_mono, 3).
   int n_mono_;
-  std::vector<int> mono_parent_, mono_axis_;  // (n_mono)
+  std::vector<int> mono_exp_;
   // Basic moments: radial function, monomial, degree, and for the gradient of the monomial the
-  // monomials one degree lower along x, y, z with their exponents as coefficients.
+  // monomials one degree lower along x, y, z with their exponents as coefficients (0: absent).
   std::vector<int> basic_mu_, basic_mono_;    // (N_basic)
   std::vector<double> basic_nu_;              // (N_basic)
   std::vector<int> basic_lower_;              // (N_basic, 3)
   std::vector<double> basic_lower_coef_;      // (N_basic, 3)
+  // The program's products grouped by target moment (each target's terms contiguous, targets
+  // in an order where every moment is complete before it is read).
+  struct Term { int i, j; double mult; };
+  std::vector<Term> terms_;                   // (n_times)
+  std::vector<int> target_, target_begin_;    // (n_targets), (n_targets + 1)
+  // Reverse pass "pull" form: for every moment, the products that read it, as (k, other, mult):
+  // adjoint[i] = seed[i] + sum mult * adjoint[k] * moment[other]; moments in reverse definition
+  // order (targets reversed, then basic), so each adjoint is summed in a register, stored once.
+  std::vector<int> pull_order_, pull_begin_;  // (n_moments), (n_moments + 1)
+  std::vector<Term> pull_terms_;              // (2 n_times): i = k, j = other
+  std::vector<double> seed_;                  // (n_moments): sum of xi over scalar_map hits
+  // C[type_i, type_j, beta, mu]: the contracted radial table with mu innermost.
+  std::vector<double> table_t_;               // (N_T, N_T, N_b, N_f)
 
-  // Scratch, grown only.
+  // Scratch, structure of arrays with neighbours contiguous (stride n_pad, a multiple of 4;
+  // padded lanes carry zero radial functions). Grown only.
   int capacity_ = 0;
-  std::vector<int> active_;             // (n): neighbours inside the cutoff
-  std::vector<double> dist_, unit_;     // (n), (n, 3)
-  std::vector<double> mono_;            // (n, n_mono)
-  std::vector<double> f_, df_;          // (n, N_f): f_mu(r), f_mu'(r)
-  std::vector<double> rb_, drb_;        // (n, N_b): radial basis and derivative
-  std::vector<double> moments_, adjoint_;  // (alpha_moments_count)
-  std::vector<double> s_mu_;            // (N_f)
+  std::vector<int> active_, active_type_;    // (n_pad)
+  std::vector<double> dist_, unit_;          // (n_pad), (3, n_pad)
+  std::vector<double> powers_;               // (3, max_nu + 1, n_pad)
+  std::vector<double> mono_;                 // (n_mono, n_pad)
+  std::vector<double> rb_, drb_;             // (N_b, n_pad): radial basis and derivative
+  std::vector<double> f_, df_;               // (N_f, n_pad): f_mu(r), f_mu'(r)
+  std::vector<double> acc_;                  // (5, n_pad): reverse-pass accumulators
+  std::vector<double> pqr_;                  // (N_f, 5, n_pad): per-mu P, Q, R_x, R_y, R_z
+  std::vector<int> mu_used_;                 // (N_f): any basic moment uses this mu
+  // Basic moments grouped by radial function: basics of mu are by_mu_[by_mu_begin_[mu]..].
+  std::vector<int> by_mu_, by_mu_begin_;     // (N_basic), (N_f + 1)
+  std::vector<double> moments_, adjoint_;    // (alpha_moments_count)
 };
 
 }  // namespace mtp
