@@ -30,19 +30,22 @@ def random_atoms(rng, n_atoms=12, n_species=2, volume_per_atom=14.0, min_sep=1.9
     from ase.geometry import get_distances
 
     length = (n_atoms * volume_per_atom) ** (1 / 3)
-    cell = np.eye(3) * length
-    if triclinic:
-        cell = cell + rng.uniform(-0.25, 0.25, (3, 3)) * length
-    placed = []
-    while len(placed) < n_atoms:
-        trial = rng.random(3) @ cell
-        if placed:
-            _, d = get_distances(trial[None], np.array(placed), cell=cell, pbc=pbc)
-            if d.min() < min_sep:
-                continue
-        placed.append(trial)
-    return Atoms(symbols=[SPECIES[k] for k in rng.integers(0, n_species, n_atoms)],
-                 positions=np.array(placed), cell=cell, pbc=pbc)
+    for _ in range(100):  # draw cells until one can hold the atoms
+        cell = np.eye(3) * length
+        if triclinic:
+            cell = cell + rng.uniform(-0.25, 0.25, (3, 3)) * length
+        placed = []
+        for _ in range(200 * n_atoms):
+            trial = rng.random(3) @ cell
+            if placed:
+                _, d = get_distances(trial[None], np.array(placed), cell=cell, pbc=pbc)
+                if d.min() < min_sep:
+                    continue
+            placed.append(trial)
+            if len(placed) == n_atoms:
+                return Atoms(symbols=[SPECIES[k] for k in rng.integers(0, n_species, n_atoms)],
+                             positions=np.array(placed), cell=cell, pbc=pbc)
+    raise RuntimeError(f"could not place {n_atoms} atoms {min_sep} A apart")
 
 
 def random_potential(level=10, n_species=2, seed=0, fmt="full", min_dist=1.8, max_dist=4.6,

@@ -318,7 +318,19 @@ Potential parse_potential(std::istream& in, const std::string& source) {
     return Potential(basis, std::move(radial), std::move(prog), std::move(species_coeffs),
                      std::move(moment_coeffs), std::move(species), name, trained);
   } catch (const InputError& e) {
-    throw FileError(source, end_line, e.what());
+    // Point at the line of the key the check concerns.
+    const std::string msg = e.what();
+    int line = end_line;
+    for (const char* key : {"alpha_moment_mapping", "alpha_index_times", "alpha_index_basic",
+                            "alpha_moments_count", "species_coeffs", "moment_coeffs", "min_dist",
+                            "radial_basis_size", "scaling"})
+      if (msg.find(key) != std::string::npos && seen.count(key)) {
+        line = seen[key];
+        break;
+      }
+    if (line == end_line && msg.find("basic moment") != std::string::npos && seen.count("alpha_index_basic"))
+      line = seen["alpha_index_basic"];
+    throw FileError(source, line, msg);
   }
 }
 
