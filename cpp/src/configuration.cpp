@@ -31,7 +31,7 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
       throw InputError("atom " + std::to_string(i) + " has species index " +
                        std::to_string(types[i]) + ", the potential has species 0.." +
                        std::to_string(nt - 1));
-  nl_.build(n, positions, cell, pbc, pot_->cutoff(), req.min_distance);
+  nl_.build(n, positions, cell, pbc, pot_->cutoff(), req.min_distance, n_threads_);
   const size_t npairs = nl_.index.size();
   ntypes_.resize(npairs);
   for (size_t p = 0; p < npairs; ++p) ntypes_[p] = types[nl_.index[p]];

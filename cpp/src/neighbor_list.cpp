@@ -7,6 +7,10 @@
 
 #include "mtp/errors.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace mtp {
 
 namespace {
@@ -22,7 +26,10 @@ double norm(const double* a) { return std::sqrt(dot(a, a)); }
 }  // namespace
 
 void NeighborList::build(int n, const double* pos, const double* cell_in, const bool* pbc,
-                         double cutoff, double min_distance) {
+                         double cutoff, double min_distance, int n_threads) {
+#ifdef _OPENMP
+  if (n_threads <= 0) n_threads = omp_get_max_threads();
+#endif
   for (int i = 0; i < 3 * n; ++i)
     if (!std::isfinite(pos[i]))
       throw InputError("atom " + std::to_string(i / 3) + " has a non-finite position");
@@ -120,7 +127,7 @@ void NeighborList::build(int n, const double* pos, const double* cell_in, const 
         }
   }
 
-  // ---- bin all points into cubes of edge >= cutoff -----------------------------------------
+  // ---- bin all points into cubes of edge >= cutoff / 2 (a 5x5x5 stencil) -----------------
   const int np = int(origin_.size());
   double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
   for (int d = 0; d < 3; ++d) {
@@ -130,7 +137,7 @@ void NeighborList::build(int n, const double* pos, const double* cell_in, const 
       hi[d] = std::max(hi[d], points_[3 * p + d]);
     }
   }
-  double edge = cutoff;
+  double edge = 0.5 * cutoff;
   int nbin[3];
   for (;;) {
     size_t total = 1;
@@ -138,9 +145,11 @@ void NeighborList::build(int n, const double* pos, const double* cell_in, const 
       nbin[d] = std::max(1, int((hi[d] - lo[d]) / edge));
       total *= size_t(nbin[d]);
     }
-    if (total <= size_t(8) * std::max(np, 1) + 27) break;
+    if (total <= size_t(8) * std::max(np, 1) + 125) break;
     edge *= 1.5;  // sparse systems (e.g. molecules in a big box): fewer, larger bins
   }
+  // Bins are at least `edge` wide; the stencil reaches ceil(cutoff / edge) bins each way.
+  const int reach = int(std::ceil(cutoff / edge - 1e-12));
   double scale[3];
   for (int d = 0; d < 3; ++d) scale[d] = nbin[d] / std::max(hi[d] - lo[d], 1e-300);
   const int nbins = nbin[0] * nbin[1] * nbin[2];
@@ -160,48 +169,80 @@ void NeighborList::build(int n, const double* pos, const double* cell_in, const 
     for (int p = 0; p < np; ++p) sorted_[fill[bin_of_[p]]++] = p;
   }
 
-  // ---- pairs -------------------------------------------------------------------------------
-  offsets.assign(n + 1, 0);
-  index.clear();
-  rij.clear();
+  // ---- pairs: count per atom, prefix sum, fill (both passes parallel, result deterministic) --
   const double cut2 = cutoff * cutoff;
   const double min2 = min_distance * min_distance;
-  for (int i = 0; i < n; ++i) {
+  offsets.assign(n + 1, 0);
+  // visit(i, emit): calls emit(p, dx, dy, dz) for every point p within the cutoff of atom i.
+  auto visit = [&](int i, auto&& emit) {
     const double* pi = &points_[3 * i];
     const int bi = bin_of_[i];
     const int ix = bi / (nbin[1] * nbin[2]), iy = (bi / nbin[2]) % nbin[1], iz = bi % nbin[2];
-    for (int dx = -1; dx <= 1; ++dx) {
-      const int x = ix + dx;
-      if (x < 0 || x >= nbin[0]) continue;
-      for (int dy = -1; dy <= 1; ++dy) {
-        const int y = iy + dy;
-        if (y < 0 || y >= nbin[1]) continue;
-        for (int dz = -1; dz <= 1; ++dz) {
-          const int z = iz + dz;
-          if (z < 0 || z >= nbin[2]) continue;
-          const int b = (x * nbin[1] + y) * nbin[2] + z;
-          for (int s = bin_start_[b]; s < bin_start_[b + 1]; ++s) {
-            const int p = sorted_[s];
-            if (p == i) continue;
-            const double d0 = points_[3 * p] - pi[0], d1 = points_[3 * p + 1] - pi[1],
-                         d2 = points_[3 * p + 2] - pi[2];
-            const double r2 = d0 * d0 + d1 * d1 + d2 * d2;
-            if (r2 >= cut2) continue;
-            if (r2 < min2) {
-              char buf[160];
-              std::snprintf(buf, sizeof buf, "atoms %d and %d overlap: distance %.3g A < %.3g A",
-                            i, origin_[p], std::sqrt(r2), min_distance);
-              throw InputError(buf);
-            }
-            index.push_back(origin_[p]);
-            rij.push_back(d0);
-            rij.push_back(d1);
-            rij.push_back(d2);
-          }
+    for (int x = std::max(0, ix - reach); x <= std::min(nbin[0] - 1, ix + reach); ++x)
+      for (int y = std::max(0, iy - reach); y <= std::min(nbin[1] - 1, iy + reach); ++y) {
+        const int row = (x * nbin[1] + y) * nbin[2];
+        const int z0 = std::max(0, iz - reach), z1 = std::min(nbin[2] - 1, iz + reach);
+        // bins z0..z1 of this row are contiguous in `sorted_`
+        for (int s = bin_start_[row + z0]; s < bin_start_[row + z1 + 1]; ++s) {
+          const int p = sorted_[s];
+          if (p == i) continue;
+          const double d0 = points_[3 * p] - pi[0], d1 = points_[3 * p + 1] - pi[1],
+                       d2 = points_[3 * p + 2] - pi[2];
+          const double r2 = d0 * d0 + d1 * d1 + d2 * d2;
+          if (r2 < cut2) emit(p, d0, d1, d2, r2);
         }
       }
+  };
+  std::string error;
+  auto overlap = [&](int i, int p, double r2) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "atoms %d and %d overlap: distance %.3g A < %.3g A", i,
+                  origin_[p], std::sqrt(r2), min_distance);
+    return std::string(buf);
+  };
+  if (n_threads <= 1) {  // one pass, appending
+    index.clear();
+    rij.clear();
+    for (int i = 0; i < n; ++i) {
+      visit(i, [&](int p, double d0, double d1, double d2, double r2) {
+        if (r2 < min2 && error.empty()) error = overlap(i, p, r2);
+        index.push_back(origin_[p]);
+        rij.push_back(d0);
+        rij.push_back(d1);
+        rij.push_back(d2);
+      });
+      offsets[i + 1] = int(index.size());
     }
-    offsets[i + 1] = int(index.size());
+    if (!error.empty()) throw InputError(error);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+  for (int i = 0; i < n; ++i) {
+    int count = 0;
+    visit(i, [&](int p, double, double, double, double r2) {
+      if (r2 < min2) {
+        const std::string msg = overlap(i, p, r2);
+#pragma omp critical(mtp_nl_error)
+        if (error.empty()) error = msg;
+      }
+      ++count;
+    });
+    offsets[i + 1] = count;
+  }
+  if (!error.empty()) throw InputError(error);
+  for (int i = 0; i < n; ++i) offsets[i + 1] += offsets[i];
+  index.resize(offsets[n]);
+  rij.resize(3 * size_t(offsets[n]));
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+  for (int i = 0; i < n; ++i) {
+    int at = offsets[i];
+    visit(i, [&](int p, double d0, double d1, double d2, double) {
+      index[at] = origin_[p];
+      rij[3 * size_t(at)] = d0;
+      rij[3 * size_t(at) + 1] = d1;
+      rij[3 * size_t(at) + 2] = d2;
+      ++at;
+    });
   }
 }
 

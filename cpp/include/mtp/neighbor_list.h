@@ -14,8 +14,9 @@ struct NeighborList {
   // positions (n, 3); cell (3, 3), rows are lattice vectors (may be all zero when no pbc);
   // pbc[3]. Throws InputError for non-finite input, a singular periodic cell, or two atoms
   // closer than min_distance (naming both).
+  // n_threads: OpenMP threads for the pair search (<= 0: OpenMP's default).
   void build(int n, const double* positions, const double* cell, const bool* pbc,
-             double cutoff, double min_distance);
+             double cutoff, double min_distance, int n_threads = 0);
 
  private:
   // Scratch, grown only.
