@@ -4,12 +4,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <sstream>
 
 #include "mtp/configuration.h"
 #include "mtp/errors.h"
 #include "mtp/potential.h"
 #include "mtp/potential_file.h"
+#include "mtp/training_loss.h"
 
 namespace py = pybind11;
 using namespace mtp;
@@ -184,6 +186,52 @@ PYBIND11_MODULE(_core, m) {
     return out.str();
   }, py::arg("potential"), py::arg("with_species"));
 
+  py::class_<TrainingSet>(m, "TrainingSet")
+      .def(py::init<>())
+      .def("__len__", &TrainingSet::size)
+      .def("add", [](TrainingSet& ts, const DArray& positions, const IArray& types, const DArray& cell,
+                     std::array<bool, 3> pbc, double energy, std::optional<DArray> forces,
+                     std::optional<DArray> virial, double w_energy, double w_forces, double w_virial) {
+        TrainingConfiguration c;
+        c.n_atoms = int(types.size());
+        c.positions = to_vec(positions);
+        c.types.assign(types.data(), types.data() + types.size());
+        if (cell.size() != 9) throw InputError("cell must have shape (3, 3)");
+        std::copy(cell.data(), cell.data() + 9, c.cell.begin());
+        c.pbc = pbc;
+        c.energy = energy;
+        if (forces) c.forces = to_vec(*forces);
+        if (virial) {
+          if (virial->size() != 9) throw InputError("virial must have shape (3, 3)");
+          std::copy(virial->data(), virial->data() + 9, c.virial.begin());
+        }
+        c.w_energy = w_energy;
+        c.w_forces = forces ? w_forces : 0.0;
+        c.w_virial = virial ? w_virial : 0.0;
+        ts.add(std::move(c));
+      }, py::arg("positions"), py::arg("types"), py::arg("cell"), py::arg("pbc"), py::arg("energy"),
+         py::arg("forces"), py::arg("virial"), py::arg("w_energy"), py::arg("w_forces"),
+         py::arg("w_virial"));
+
+  m.def("loss_and_gradient", [](std::shared_ptr<Potential> pot, const TrainingSet& data,
+                                bool gradient, int n_threads, std::vector<int> subset) {
+    LossResult r;
+    {
+      py::gil_scoped_release release;
+      r = loss_and_gradient(pot, data, gradient, n_threads, subset);
+    }
+    py::dict out;
+    const py::ssize_t nc = py::ssize_t(r.energy_error.size());
+    out["loss"] = r.loss;
+    if (gradient) out["grad"] = to_array(r.grad, {py::ssize_t(r.grad.size())});
+    out["energy_error"] = to_array(r.energy_error, {nc});
+    out["force_sq"] = to_array(r.force_sq, {nc});
+    out["virial_sq"] = to_array(r.virial_sq, {nc});
+    out["loss_terms"] = to_array(r.loss_terms, {nc, 3});
+    return out;
+  }, py::arg("potential"), py::arg("data"), py::arg("gradient") = true, py::arg("n_threads") = 0,
+     py::arg("subset") = std::vector<int>{});
+
   py::class_<Evaluator>(m, "Evaluator")
       .def(py::init([](std::shared_ptr<Potential> p, int n_threads) {
              return new Evaluator(std::shared_ptr<const Potential>(p), n_threads);
@@ -191,6 +239,24 @@ PYBIND11_MODULE(_core, m) {
       .def("evaluate", &evaluate, py::arg("positions"), py::arg("types"), py::arg("cell"),
            py::arg("pbc"), py::arg("forces") = true, py::arg("site_virials") = false,
            py::arg("param_gradient") = false, py::arg("min_distance") = 0.1)
+      .def("parameter_tangent", [](Evaluator& ev, const IArray& types, std::optional<DArray> v,
+                                    std::optional<DArray> S) {
+        // After evaluate() on the same configuration: (G, D_t G) in the full representation.
+        SiteGradient g, dg;
+        g.reset(ev.potential());
+        dg.reset(ev.potential());
+        {
+          py::gil_scoped_release release;
+          ev.parameter_tangent(types.data(), v ? v->data() : nullptr, S ? S->data() : nullptr, g, dg);
+        }
+        auto flat = [](const SiteGradient& x) {
+          std::vector<double> out = x.species;
+          out.insert(out.end(), x.moment.begin(), x.moment.end());
+          out.insert(out.end(), x.radial.begin(), x.radial.end());
+          return to_array(out, {py::ssize_t(out.size())});
+        };
+        return py::make_tuple(flat(g), flat(dg));
+      }, py::arg("types"), py::arg("v") = py::none(), py::arg("S") = py::none())
       .def("neighbor_list", [](const Evaluator& ev) {
         const NeighborList& nl = ev.neighbor_list();
         return py::make_tuple(nl.offsets, nl.index,

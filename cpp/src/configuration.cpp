@@ -113,4 +113,56 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
   return res;
 }
 
+void Evaluator::parameter_tangent(const int* types, const double* v, const double* S,
+                                  SiteGradient& grad, SiteGradient& dgrad) {
+  const int n = int(nl_.offsets.size()) - 1;
+  const size_t npairs = nl_.index.size();
+  tangent_.assign(3 * npairs, 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int p = nl_.offsets[i]; p < nl_.offsets[i + 1]; ++p) {
+      double* t = &tangent_[3 * size_t(p)];
+      const double* r = &nl_.rij[3 * size_t(p)];
+      if (v) {
+        const int j = nl_.index[p];
+        for (int d = 0; d < 3; ++d) t[d] = v[3 * size_t(j) + d] - v[3 * size_t(i) + d];
+      }
+      if (S)
+        for (int b = 0; b < 3; ++b) t[b] += S[3 * b] * r[0] + S[3 * b + 1] * r[1] + S[3 * b + 2] * r[2];
+    }
+  dgrads_.resize(grads_.size());
+  for (size_t t = 0; t < grads_.size(); ++t) {
+    grads_[t].reset(*pot_);
+    dgrads_[t].reset(*pot_);
+  }
+  std::string error;
+  bool failed = false;
+#pragma omp parallel num_threads(n_threads_)
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+#pragma omp for schedule(static)
+    for (int i = 0; i < n; ++i) {
+      if (failed) continue;
+      const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
+      try {
+        sites_[tid]->compute_tangent(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
+                                     &tangent_[3 * size_t(begin)], grads_[tid], dgrads_[tid]);
+      } catch (const std::exception& e) {
+#pragma omp critical(mtp_eval_error)
+        {
+          if (!failed) error = "atom " + std::to_string(i) + ": " + e.what();
+          failed = true;
+        }
+      }
+    }
+  }
+  if (failed) throw InputError(error);
+  for (size_t t = 0; t < grads_.size(); ++t) {
+    grad.add(grads_[t]);
+    dgrad.add(dgrads_[t]);
+  }
+}
+
 }  // namespace mtp

@@ -46,6 +46,16 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
         mono_exp_.insert(mono_exp_.end(), {a, b, d - a - b});
       }
   n_mono_ = int(mono_exp_.size() / 3);
+  mono_lower_.assign(3 * n_mono_, 0);
+  mono_lower_coef_.assign(3 * n_mono_, 0.0);
+  for (int mo = 0; mo < n_mono_; ++mo)
+    for (int ax = 0; ax < 3; ++ax) {
+      int e[3] = {mono_exp_[3 * mo], mono_exp_[3 * mo + 1], mono_exp_[3 * mo + 2]};
+      if (e[ax] == 0) continue;
+      mono_lower_coef_[3 * mo + ax] = e[ax];
+      e[ax] -= 1;
+      mono_lower_[3 * mo + ax] = index[{e[0], e[1], e[2]}];
+    }
   const int nb = int(prog.basic.size());
   basic_mu_.resize(nb);
   basic_mono_.resize(nb);
@@ -137,8 +147,7 @@ void SiteEvaluator::grow(int n_pad) {
   pqr_.resize(5 * size_t(n_funcs_) * c);
 }
 
-double SiteEvaluator::compute(int type, int n, const double* rij, const int* ntypes,
-                              double* dv_drij, SiteGradient* grad) {
+double SiteEvaluator::forward(int type, int n, const double* rij, const int* ntypes) {
   if (type < 0 || type >= n_species_)
     throw InputError("atom species index " + std::to_string(type) + " is outside 0.." +
                      std::to_string(n_species_ - 1));
@@ -148,7 +157,6 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
   const int nf = n_funcs_, nbas = n_basis_, nm = n_mono_;
   const int n_basic = int(prog.basic.size());
   grow((n + 3) / 4 * 4);
-  if (dv_drij) std::fill(dv_drij, dv_drij + 3 * size_t(n), 0.0);
 
   // ---- neighbours inside the cutoff -------------------------------------------------------
   int na = 0;
@@ -171,6 +179,8 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
     ++na;
   }
   const int np = (na + 3) / 4 * 4;  // stride: padded lanes hold harmless values
+  na_ = na;
+  np_ = np;
   for (int a = na; a < np; ++a) {
     active_type_[a] = 0;
     dist_[a] = cutoff;  // Q(cutoff) = 0: padded lanes have zero radial functions
@@ -326,13 +336,11 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
   if (!std::isfinite(energy))
     throw InputError("site energy of a species-" + std::to_string(type) +
                      " atom is not finite (check positions and parameters)");
-  if (grad) {
-    grad->species[type] += 1.0;
-    for (size_t al = 0; al < xi.size(); ++al) grad->moment[al] += m[prog.scalar_map[al]];
-  }
-  if (!dv_drij && !grad) return energy;
+  return energy;
+}
 
-  // ---- reverse through the program (pull form): adjoint[k] = dV/d moment k ------------------
+void SiteEvaluator::reverse_program() {
+  const double* m = moments_.data();
   double* g = adjoint_.data();
   for (size_t o = 0; o < pull_order_.size(); ++o) {
     double s0 = seed_[pull_order_[o]], s1 = 0.0, s2 = 0.0, s3 = 0.0;
@@ -348,6 +356,28 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
     for (; q < end; ++q) s0 += pt[q].mult * g[pt[q].i] * m[pt[q].j];
     g[pull_order_[o]] = (s0 + s1) + (s2 + s3);
   }
+}
+
+double SiteEvaluator::compute(int type, int n, const double* rij, const int* ntypes,
+                              double* dv_drij, SiteGradient* grad) {
+  if (dv_drij) std::fill(dv_drij, dv_drij + 3 * size_t(n), 0.0);
+  const double energy = forward(type, n, rij, ntypes);
+  const MomentProgram& prog = pot_.program();
+  const std::vector<double>& xi = pot_.moment_coeffs();
+  const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
+  const double* m = moments_.data();
+  const double* ux = &unit_[0];
+  const double* uy = ux + np;
+  const double* uz = uy + np;
+  if (grad) {
+    grad->species[type] += 1.0;
+    for (size_t al = 0; al < xi.size(); ++al) grad->moment[al] += m[prog.scalar_map[al]];
+  }
+  if (!dv_drij && !grad) return energy;
+
+  // ---- reverse through the program (pull form): adjoint[k] = dV/d moment k ------------------
+  reverse_program();
+  const double* g = adjoint_.data();
 
   // ---- reverse over neighbours, vectorised over neighbours ----------------------------------
   // Per radial function mu: P = sum_b g_b mono_b, Q = sum_b g_b nu_b mono_b,

@@ -39,6 +39,13 @@ class Evaluator {
   EvalResult evaluate(int n, const double* positions, const int* types, const double* cell,
                       const bool* pbc, const EvalRequest& request);
 
+  // After evaluate() on the same configuration (its neighbour list is reused): accumulates
+  // G = dE/d(parameters) into `grad` and its directional derivative D_t G into `dgrad` (full
+  // representation) along the pair tangents t_ij = v_j - v_i + S r_ij; v (N, 3) atom
+  // displacements or nullptr, S (3, 3) row-major (t_b = sum_a S[b][a] r_a) or nullptr.
+  void parameter_tangent(const int* types, const double* v, const double* S, SiteGradient& grad,
+                         SiteGradient& dgrad);
+
   const Potential& potential() const { return *pot_; }
   const NeighborList& neighbor_list() const { return nl_; }
 
@@ -50,6 +57,8 @@ class Evaluator {
   std::vector<SiteGradient> grads_;                      // one per thread
   std::vector<int> ntypes_;                              // (n_pairs)
   std::vector<double> dv_drij_;                          // (n_pairs, 3)
+  std::vector<double> tangent_;                          // (n_pairs, 3)
+  std::vector<SiteGradient> dgrads_;                     // one per thread
 };
 
 }  // namespace mtp

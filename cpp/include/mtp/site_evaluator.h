@@ -31,18 +31,32 @@ class SiteEvaluator {
   double compute(int type, int n, const double* rij, const int* ntypes, double* dv_drij,
                  SiteGradient* grad);
 
+  // Directional derivative for training losses: with pair tangents tij (n, 3) (a displacement
+  // of each r_ij), accumulates G = dV_i/d(parameters) into `grad` and D_t G =
+  // sum_j tij . d/dr_ij (dV_i/d(parameters)) into `dgrad` (both full representation).
+  // Returns V_i. Defined in site_tangent.cpp.
+  double compute_tangent(int type, int n, const double* rij, const int* ntypes,
+                         const double* tij, SiteGradient& grad, SiteGradient& dgrad);
+
   // All moments of the last compute() call, (alpha_moments_count); B_alpha = moments[map[alpha]].
   const std::vector<double>& moments() const { return moments_; }
   const Potential& potential() const { return pot_; }
 
  private:
   void grow(int n_pad);
+  // Neighbours, radial functions, monomials, basic moments and the program; returns V_i and
+  // leaves na_ (neighbours inside the cutoff) and np_ (padded stride) set.
+  double forward(int type, int n, const double* rij, const int* ntypes);
+  // adjoint_ = dV_i / d moments (pull form), after forward().
+  void reverse_program();
 
   const Potential& pot_;
   int n_funcs_, n_basis_, n_species_, max_nu_;
   // Unit-vector monomials rhat^(a,b,c), a+b+c <= max_nu: exponents (n_mono, 3).
   int n_mono_;
   std::vector<int> mono_exp_;
+  std::vector<int> mono_lower_;               // (n_mono, 3): monomial one degree lower per axis
+  std::vector<double> mono_lower_coef_;       // (n_mono, 3): the exponent (0: absent)
   // Basic moments: radial function, monomial, degree, and for the gradient of the monomial the
   // monomials one degree lower along x, y, z with their exponents as coefficients (0: absent).
   std::vector<int> basic_mu_, basic_mono_;    // (N_basic)
@@ -66,6 +80,7 @@ class SiteEvaluator {
   // Scratch, structure of arrays with neighbours contiguous (stride n_pad, a multiple of 4;
   // padded lanes carry zero radial functions). Grown only.
   int capacity_ = 0;
+  int na_ = 0, np_ = 0;                      // current neighbourhood: inside cutoff, padded
   std::vector<int> active_, active_type_;    // (n_pad)
   std::vector<double> dist_, unit_;          // (n_pad), (3, n_pad)
   std::vector<double> powers_;               // (3, max_nu + 1, n_pad)
@@ -78,6 +93,12 @@ class SiteEvaluator {
   // Basic moments grouped by radial function: basics of mu are by_mu_[by_mu_begin_[mu]..].
   std::vector<int> by_mu_, by_mu_begin_;     // (N_basic), (N_f + 1)
   std::vector<double> moments_, adjoint_;    // (alpha_moments_count)
+  // Tangent-pass scratch (compute_tangent), grown only: dot = d/d(epsilon) along tij.
+  std::vector<double> t_dr_, t_du_;          // (n_pad), (3, n_pad)
+  std::vector<double> t_dmono_;              // (n_mono, n_pad)
+  std::vector<double> t_df_;                 // (N_f, n_pad): f_mu' * r_dot
+  std::vector<double> t_p_, t_dp_;           // (N_f, n_pad): P_mu and its tangent
+  std::vector<double> t_dmoments_, t_dadjoint_;  // (alpha_moments_count)
 };
 
 }  // namespace mtp
