@@ -5,6 +5,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "lammps.h"
@@ -109,12 +110,32 @@ void PairMTPLowRank::init_style() {
     error->all(FLERR, "pair_style mtp/lowrank requires 'units metal' (energies in eV, lengths in Angstrom)");
   if (force->newton_pair == 0) error->all(FLERR, "pair_style mtp/lowrank requires newton pair on");
   if (!pot_) error->all(FLERR, "pair_style mtp/lowrank: no pair_coeff given");
+  // With comm_style brick LAMMPS makes as many periodic images as the cutoff needs, even for
+  // boxes smaller than it; comm_style tiled cannot, so refuse with the numbers and the remedy.
+  if (comm->style == Comm::TILED) {
+    const char *axis = "xyz";
+    for (int d = 0; d < 3; ++d)
+      if (domain->periodicity[d] && cutoff_ + neighbor->skin > domain->prd[d])
+        error->all(FLERR,
+                   "pair_style mtp/lowrank: cutoff {} + neighbor skin {} exceeds the periodic box length {} "
+                   "along {}, which comm_style tiled cannot cover: use comm_style brick or a larger box",
+                   cutoff_, neighbor->skin, domain->prd[d], axis[d]);
+  }
   neighbor->add_request(this, NeighConst::REQ_FULL);
 }
 
 double PairMTPLowRank::init_one(int i, int j) {
   if (setflag[i][j] == 0) error->all(FLERR, "All pair coeffs are not set");
   return cutoff_;
+}
+
+double PairMTPLowRank::memory_usage() {
+  double bytes = Pair::memory_usage();
+  bytes += double(rij_.capacity() + dv_.capacity()) * sizeof(double);
+  bytes += double(ntypes_.capacity() + jatom_.capacity() + species_of_type_.capacity()) * sizeof(int);
+  if (site_) bytes += double(site_->memory_bytes());
+  if (pot_) bytes += double(pot_->radial_coeffs().pair_table().size()) * sizeof(double);
+  return bytes;
 }
 
 void PairMTPLowRank::compute(int eflag, int vflag) {

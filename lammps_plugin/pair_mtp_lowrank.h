@@ -24,6 +24,7 @@ class PairMTPLowRank : public Pair {
   void coeff(int narg, char **arg) override;
   void init_style() override;
   double init_one(int i, int j) override;
+  double memory_usage() override;
 
  private:
   void allocate();

@@ -151,10 +151,13 @@ def test_error_messages(tmp_path, case):
 @pytest.mark.parametrize("case,edit,message", [
     ("units", lambda s: s.replace("units metal", "units real"), "requires 'units metal'"),
     ("newton", lambda s: "newton off\n" + s, "requires newton pair on"),
+    ("box vs communication", lambda s: s.replace("units metal", "units metal\ncomm_style tiled"),
+     "exceeds the periodic box length"),
 ])
 def test_setup_errors(tmp_path, case, edit, message):
     pot = random_potential(level=6, n_species=2)
     pot.save(tmp_path / "pot.mtp", mlip_compatible=False)
+    # 6 atoms at 14 A^3 each: a box of about 4.4 A, smaller than the 4.6 A cutoff
     write_data(tmp_path / "data.lmp", random_atoms(np.random.default_rng(0), n_atoms=6), ["Li", "Na"])
     code, out = run(tmp_path, edit(setup_block("pot.mtp", ["Li", "Na"])) + "run 0\n", check=False)
     assert code != 0 and message in out, out[-2000:]

@@ -129,6 +129,18 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
   adjoint_.assign(prog.moments_count, 0.0);
 }
 
+size_t SiteEvaluator::memory_bytes() const {
+  size_t doubles = basic_nu_.size() + basic_lower_coef_.size() + mono_lower_coef_.size() + seed_.size() +
+                   table_t_.size() + dist_.size() + unit_.size() + powers_.size() + mono_.size() +
+                   rb_.size() + drb_.size() + f_.size() + df_.size() + acc_.size() + pqr_.size() +
+                   moments_.size() + adjoint_.size();
+  size_t ints = mono_exp_.size() + mono_lower_.size() + basic_mu_.size() + basic_mono_.size() +
+                basic_lower_.size() + target_.size() + target_begin_.size() + pull_order_.size() +
+                pull_begin_.size() + active_.size() + active_type_.size() + by_mu_.size();
+  return doubles * sizeof(double) + ints * sizeof(int) +
+         (terms_.size() + pull_terms_.size()) * sizeof(Term);
+}
+
 void SiteEvaluator::grow(int n_pad) {
   if (n_pad <= capacity_) return;
   capacity_ = std::max(n_pad, (capacity_ + capacity_ / 2 + 3) / 4 * 4);

@@ -41,6 +41,8 @@ class SiteEvaluator {
   // All moments of the last compute() call, (alpha_moments_count); B_alpha = moments[map[alpha]].
   const std::vector<double>& moments() const { return moments_; }
   const Potential& potential() const { return pot_; }
+  // Bytes held by tables and scratch buffers (for LAMMPS' memory_usage()).
+  size_t memory_bytes() const;
 
  private:
   void grow(int n_pad);
