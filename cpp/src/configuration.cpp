@@ -3,6 +3,7 @@
 #include <string>
 
 #include "mtp/errors.h"
+#include "mtp/parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -43,35 +44,14 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
   if (req.param_gradient)
     for (auto& g : grads_) g.reset(*pot_);
 
-  // Errors inside the parallel region are carried out of it, then rethrown.
-  std::string error;
-  bool failed = false;
-#pragma omp parallel num_threads(n_threads_)
-  {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-    SiteEvaluator& site = *sites_[tid];
-    SiteGradient* grad = req.param_gradient ? &grads_[tid] : nullptr;
-#pragma omp for schedule(static)
-    for (int i = 0; i < n; ++i) {
-      if (failed) continue;
-      const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
-      try {
-        res.site_energies[i] =
-            site.compute(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
-                         need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr, grad);
-      } catch (const std::exception& e) {
-#pragma omp critical(mtp_eval_error)
-        {
-          if (!failed) error = "atom " + std::to_string(i) + ": " + e.what();
-          failed = true;
-        }
-      }
-    }
-  }
-  if (failed) throw InputError(error);
+  auto atom_label = [](int i) { return "atom " + std::to_string(i); };
+  parallel_for(n, n_threads_, Schedule::Static, atom_label, [&](int i, int tid) {
+    const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
+    res.site_energies[i] =
+        sites_[tid]->compute(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
+                             need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr,
+                             req.param_gradient ? &grads_[tid] : nullptr);
+  });
 
   for (int i = 0; i < n; ++i) res.energy += res.site_energies[i];
   if (need_deriv) {
@@ -134,31 +114,13 @@ void Evaluator::parameter_tangent(const int* types, const double* v, const doubl
     grads_[t].reset(*pot_);
     dgrads_[t].reset(*pot_);
   }
-  std::string error;
-  bool failed = false;
-#pragma omp parallel num_threads(n_threads_)
-  {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-#pragma omp for schedule(static)
-    for (int i = 0; i < n; ++i) {
-      if (failed) continue;
-      const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
-      try {
-        sites_[tid]->compute_tangent(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
-                                     &tangent_[3 * size_t(begin)], grads_[tid], dgrads_[tid]);
-      } catch (const std::exception& e) {
-#pragma omp critical(mtp_eval_error)
-        {
-          if (!failed) error = "atom " + std::to_string(i) + ": " + e.what();
-          failed = true;
-        }
-      }
-    }
-  }
-  if (failed) throw InputError(error);
+  parallel_for(n, n_threads_, Schedule::Static, [](int i) { return "atom " + std::to_string(i); },
+               [&](int i, int tid) {
+                 const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
+                 sites_[tid]->compute_tangent(types[i], count, &nl_.rij[3 * size_t(begin)],
+                                              &ntypes_[begin], &tangent_[3 * size_t(begin)],
+                                              grads_[tid], dgrads_[tid]);
+               });
   for (size_t t = 0; t < grads_.size(); ++t) {
     grad.add(grads_[t]);
     dgrad.add(dgrads_[t]);

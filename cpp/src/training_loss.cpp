@@ -5,6 +5,7 @@
 
 #include "mtp/configuration.h"
 #include "mtp/errors.h"
+#include "mtp/parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -45,70 +46,55 @@ LossResult loss_and_gradient(std::shared_ptr<const Potential> pot, const Trainin
   // Per-thread accumulators of dL/d(full parameters).
   std::vector<SiteGradient> acc(n_threads);
   for (auto& a : acc) a.reset(*pot);
-  std::string error;
-  bool failed = false;
-#pragma omp parallel num_threads(n_threads)
-  {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-    Evaluator ev(pot, 1);
-    SiteGradient g, dg;
-    std::vector<double> v;
-#pragma omp for schedule(dynamic, 1)
-    for (int q = 0; q < nc; ++q) {
-      if (failed) continue;
-      const int k = idx[q];
-      const TrainingConfiguration& c = data[k];
-      try {
-        EvalRequest req;
-        req.forces = true;
-        const EvalResult r = ev.evaluate(c.n_atoms, c.positions.data(), c.types.data(),
-                                         c.cell.data(), c.pbc.data(), req);
-        const double de = r.energy - c.energy;
-        res.energy_error[q] = de;
-        double fsq = 0.0;
-        v.assign(3 * size_t(c.n_atoms), 0.0);
-        if (!c.forces.empty())
-          for (size_t d = 0; d < v.size(); ++d) {
-            const double df = r.forces[d] - c.forces[d];
-            fsq += df * df;
-            v[d] = 2.0 * c.w_forces * df;
-          }
-        double M[9], vsq = 0.0;
-        for (int a = 0; a < 3; ++a)
-          for (int b = 0; b < 3; ++b) {
-            const double dw = r.virial[3 * a + b] - c.virial[3 * a + b];
-            if (a <= b) vsq += dw * dw;
-            M[3 * a + b] = 2.0 * c.w_virial * (a == b ? dw : 0.5 * dw);
-          }
-        res.force_sq[q] = fsq;
-        res.virial_sq[q] = vsq;
-        res.loss_terms[3 * q] = c.w_energy * de * de;
-        res.loss_terms[3 * q + 1] = c.w_forces * fsq;
-        res.loss_terms[3 * q + 2] = c.w_virial * vsq;
-        if (!with_gradient) continue;
-        g.reset(*pot);
-        dg.reset(*pot);
-        ev.parameter_tangent(c.types.data(), c.w_forces != 0.0 ? v.data() : nullptr,
-                             c.w_virial != 0.0 ? M : nullptr, g, dg);
-        // dL/dtheta = 2 we dE G - D_t G
-        const double ce = 2.0 * c.w_energy * de;
-        SiteGradient& out = acc[tid];
-        for (size_t i = 0; i < out.species.size(); ++i) out.species[i] += ce * g.species[i] - dg.species[i];
-        for (size_t i = 0; i < out.moment.size(); ++i) out.moment[i] += ce * g.moment[i] - dg.moment[i];
-        for (size_t i = 0; i < out.radial.size(); ++i) out.radial[i] += ce * g.radial[i] - dg.radial[i];
-      } catch (const std::exception& e) {
-#pragma omp critical(mtp_loss_error)
-        {
-          if (!failed) error = "training configuration " + std::to_string(k) + ": " + e.what();
-          failed = true;
-        }
+  // One single-threaded evaluator and scratch per thread, reused across configurations.
+  std::vector<std::unique_ptr<Evaluator>> evs;
+  for (int t = 0; t < n_threads; ++t) evs.push_back(std::make_unique<Evaluator>(pot, 1));
+  std::vector<SiteGradient> g(n_threads), dg(n_threads);
+  std::vector<std::vector<double>> vbuf(n_threads);
+  parallel_for(nc, n_threads, Schedule::Dynamic,
+               [&](int q) { return "training configuration " + std::to_string(idx[q]); },
+               [&](int q, int tid) {
+    Evaluator& ev = *evs[tid];
+    std::vector<double>& v = vbuf[tid];
+    const TrainingConfiguration& c = data[idx[q]];
+    EvalRequest req;
+    req.forces = true;
+    const EvalResult r = ev.evaluate(c.n_atoms, c.positions.data(), c.types.data(), c.cell.data(),
+                                     c.pbc.data(), req);
+    const double de = r.energy - c.energy;
+    res.energy_error[q] = de;
+    double fsq = 0.0;
+    v.assign(3 * size_t(c.n_atoms), 0.0);
+    if (!c.forces.empty())
+      for (size_t d = 0; d < v.size(); ++d) {
+        const double df = r.forces[d] - c.forces[d];
+        fsq += df * df;
+        v[d] = 2.0 * c.w_forces * df;
       }
-    }
-  }
-  if (failed) throw InputError(error);
+    double M[9], vsq = 0.0;
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) {
+        const double dw = r.virial[3 * a + b] - c.virial[3 * a + b];
+        if (a <= b) vsq += dw * dw;
+        M[3 * a + b] = 2.0 * c.w_virial * (a == b ? dw : 0.5 * dw);
+      }
+    res.force_sq[q] = fsq;
+    res.virial_sq[q] = vsq;
+    res.loss_terms[3 * q] = c.w_energy * de * de;
+    res.loss_terms[3 * q + 1] = c.w_forces * fsq;
+    res.loss_terms[3 * q + 2] = c.w_virial * vsq;
+    if (!with_gradient) return;
+    g[tid].reset(*pot);
+    dg[tid].reset(*pot);
+    ev.parameter_tangent(c.types.data(), c.w_forces != 0.0 ? v.data() : nullptr,
+                         c.w_virial != 0.0 ? M : nullptr, g[tid], dg[tid]);
+    // dL/dtheta = 2 we dE G - D_t G
+    const double ce = 2.0 * c.w_energy * de;
+    SiteGradient& out = acc[tid];
+    for (size_t i = 0; i < out.species.size(); ++i) out.species[i] += ce * g[tid].species[i] - dg[tid].species[i];
+    for (size_t i = 0; i < out.moment.size(); ++i) out.moment[i] += ce * g[tid].moment[i] - dg[tid].moment[i];
+    for (size_t i = 0; i < out.radial.size(); ++i) out.radial[i] += ce * g[tid].radial[i] - dg[tid].radial[i];
+  });
   for (int q = 0; q < nc; ++q)
     res.loss += res.loss_terms[3 * q] + res.loss_terms[3 * q + 1] + res.loss_terms[3 * q + 2];
   if (with_gradient) {
