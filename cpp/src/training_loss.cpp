@@ -51,7 +51,9 @@ LossResult loss_and_gradient(std::shared_ptr<const Potential> pot, const Trainin
   for (int t = 0; t < n_threads; ++t) evs.push_back(std::make_unique<Evaluator>(pot, 1));
   std::vector<SiteGradient> g(n_threads), dg(n_threads);
   std::vector<std::vector<double>> vbuf(n_threads);
-  parallel_for(nc, n_threads, Schedule::Dynamic,
+  // Static schedule: per-thread sums are added in thread order, so results are reproducible
+  // bit for bit for a given thread count.
+  parallel_for(nc, n_threads, Schedule::Static,
                [&](int q) { return "training configuration " + std::to_string(idx[q]); },
                [&](int q, int tid) {
     Evaluator& ev = *evs[tid];

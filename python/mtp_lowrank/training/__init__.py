@@ -1,5 +1,7 @@
-"""Training: losses with energies, forces and stresses, and their gradients (C++)."""
+"""Training: losses with energies, forces and stresses, their gradients (C++), linear least
+squares and BFGS in the stored representation."""
 
 from .loss import Loss, reference_data
+from .optimize import TrainResult, fit_linear, train_bfgs
 
-__all__ = ["Loss", "reference_data"]
+__all__ = ["Loss", "reference_data", "fit_linear", "train_bfgs", "TrainResult"]

@@ -1,0 +1,88 @@
+"""Fitting: linear least squares for the linear parameters, and BFGS over all parameters in
+the potential's stored representation (base = full C, MF = (U, V), TF = TT cores).
+
+scipy's BFGS is used as it is: it keeps a dense inverse-Hessian approximation (fine for the
+few thousand parameters of an MTP), runs a Wolfe line search, and accepts a callback that can
+stop it; the loss and gradient come from the C++ kernel.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..potential import Potential
+from .loss import Loss, reference_data
+
+__all__ = ["fit_linear", "train_bfgs", "TrainResult"]
+
+
+def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge: float = 1e-10) -> Potential:
+    """Exact least squares for (species_coeffs, moment_coeffs) on the energies, radial
+    parameters fixed (as MLIP does before and during training). The energy is linear in them:
+    E = sum_z n_z c_z + sum_alpha xi_alpha sum_i B_alpha(i). `ridge` (relative to the mean
+    diagonal) keeps rank-deficient systems well posed."""
+    rows, rhs = [], []
+    ev = potential.evaluator()
+    for atoms in images:
+        energy, _, _ = reference_data(atoms)
+        g = potential.evaluate(atoms, forces=False, param_gradient=True, evaluator=ev)
+        row = np.concatenate([g["grad_species"], g["grad_moment"]])
+        scale = 1.0 / len(atoms) if energy_per_atom else 1.0
+        rows.append(row * scale)
+        rhs.append(energy * scale)
+    a, b = np.array(rows), np.array(rhs)
+    ata = a.T @ a
+    ata[np.diag_indices_from(ata)] += ridge * max(np.trace(ata) / len(ata), 1e-300)
+    x = np.linalg.solve(ata, a.T @ b)
+    ns = potential.n_species
+    return potential.replace(species_coeffs=x[:ns], moment_coeffs=x[ns:])
+
+
+@dataclass
+class TrainResult:
+    potential: Potential          # the best iterate
+    loss: float                   # its loss
+    iterations: int
+    message: str
+    history: list = field(default_factory=list)  # one dict per iteration
+
+
+def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: float = 1e-8,
+               rel_decrease: float = 1e-9, patience: int = 20, callback=None) -> TrainResult:
+    """Minimise `loss` over all parameters of `potential` (its format decides the
+    parameterisation: full, mf or tt). Stops at max_iter, when the gradient norm falls below
+    gtol, or when the loss decreased by less than rel_decrease (relative) over `patience`
+    iterations. Always returns the best iterate seen. callback(record) gets each iteration's
+    record (iteration, loss, gradient norm, seconds)."""
+    best = {"loss": np.inf, "x": potential.parameter_vector()}
+    t0 = time.perf_counter()
+
+    def fun(x):
+        value, grad = loss(x)
+        if value < best["loss"]:
+            best["loss"], best["x"] = value, x.copy()
+        best["grad_norm"] = float(np.linalg.norm(grad))
+        return value, grad
+
+    history: list[dict] = []
+
+    def on_iteration(intermediate_result):
+        record = {"iteration": len(history) + 1, "loss": float(intermediate_result.fun),
+                  "grad_norm": best.get("grad_norm", np.nan), "seconds": time.perf_counter() - t0}
+        history.append(record)
+        if callback is not None:
+            callback(record)
+        if len(history) > patience:
+            old = history[-1 - patience]["loss"]
+            if old - record["loss"] <= rel_decrease * abs(old):
+                raise StopIteration
+
+    res = minimize(fun, potential.parameter_vector(), jac=True, method="BFGS", callback=on_iteration,
+                   options={"maxiter": max_iter, "gtol": gtol})
+    message = res.message if isinstance(res.message, str) else str(res.message)
+    return TrainResult(potential.with_parameter_vector(best["x"]), float(best["loss"]), len(history),
+                       message, history)
