@@ -63,3 +63,31 @@ def test_training_is_reproducible_bit_for_bit():
         loss = Loss(student, images, n_threads=2)
         return train_bfgs(student, loss, max_iter=10).potential.parameter_vector()
     np.testing.assert_array_equal(run(), run())
+
+
+def test_mfra_grows_rank_and_never_raises_the_loss():
+    from mtp_lowrank.training import train_mfra
+    from mtp_lowrank.training.rank_augmentation import augment_rank
+
+    teacher = random_potential(level=8, n_species=2, seed=3)
+    images = labelled(teacher, count=6, seed=1)
+    base = Potential.from_level(8, ["Li", "Na"], min_dist=1.8, max_dist=4.6, radial_basis_size=6, seed=7)
+    base = fit_linear(base, images)
+    loss = Loss(base, images, energy_weight=1.0, force_weight=0.01)
+    # one augmentation step alone: rank +1, same function at h = 0, loss not higher
+    mf = base.to_mf(1)
+    before = loss.for_template(mf).evaluate(mf)["loss"]
+    grown, h = augment_rank(mf, loss, 1)
+    assert grown.ranks == (2,)
+    assert loss.for_template(grown).evaluate(grown)["loss"] <= before
+    # the whole algorithm
+    result = train_mfra(base, loss, r_max=3, delta_r=1, s=8, max_iter=40, seed=0)
+    assert result.potential.format == "mf" and result.potential.ranks == (3,)
+    ranks = [r["rank"] for r in result.history if "rank" in r]
+    assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == 3
+    augment = [r for r in result.history if "augmented_with_step" in r]
+    assert len(augment) == 2
+    losses = [r["loss"] for r in result.history]
+    start = loss.for_template(result.potential).evaluate(result.potential)["loss"]
+    assert result.loss == pytest.approx(start, rel=1e-12)
+    assert result.loss < losses[0]

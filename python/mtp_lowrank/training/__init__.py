@@ -3,5 +3,6 @@ squares and BFGS in the stored representation."""
 
 from .loss import Loss, reference_data
 from .optimize import TrainResult, fit_linear, train_bfgs
+from .rank_augmentation import train_mfra
 
-__all__ = ["Loss", "reference_data", "fit_linear", "train_bfgs", "TrainResult"]
+__all__ = ["Loss", "reference_data", "fit_linear", "train_bfgs", "TrainResult", "train_mfra"]

@@ -79,6 +79,14 @@ class Loss:
                 forces, virial if stress_weight else None, weights[k] * we,
                 weights[k] * force_weight if forces is not None else 0.0, weights[k] * ws)
 
+    def for_template(self, template: Potential) -> "Loss":
+        """The same loss (data and weights shared, not copied) for potentials shaped like
+        `template`, e.g. after a rank change."""
+        other = object.__new__(Loss)
+        other.__dict__.update(self.__dict__)
+        other.template = template
+        return other
+
     def __len__(self):
         return len(self.n_atoms)
 
