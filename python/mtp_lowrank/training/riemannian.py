@@ -1,0 +1,194 @@
+"""R-MF: Riemannian BFGS on R^|linear| x M_r, M_r = {m x n matrices of rank r}, for the
+matrix-factorized radial coefficients C_hat = reshape(C, [N_T^2, N_f N_b]) (m = N_T^2,
+n = N_f N_b).
+
+Geometry (Absil, Mahony, Sepulchre; Vandereycken 2013), all in factored form:
+* a point is X = U diag(S) V^T with U (m, r), V (n, r) orthonormal;
+* T_X M_r = { U A V^T + U_perp B V^T + U C V_perp^T }: coordinates (A, B, C) in an orthonormal
+  basis (Frobenius), dimension r (m + n - r) - the radial parameter count reported for R-MF;
+* Riemannian gradient = Proj_X(Euclidean gradient), Proj_X(W) = W - P_U_perp W P_V_perp;
+* retraction R_X(xi) = SVD_r(X + xi), computed from QR factors of the tangent components and
+  the SVD of a 2r x 2r core (X + xi is never formed);
+* vector transport by projection T_{X->Y} = Proj_Y restricted to T_X, a d x d matrix in
+  coordinates; the inverse transport (T_{X->Y})^{-1} : T_Y -> T_X is its matrix inverse, so
+  T^{-1} T xi = xi on tangent vectors (tested);
+* inverse-Hessian update: H <- BFGS(T H T^{-1}, s, y) with s = T(step), y = grad_new -
+  T grad_old; skipped when s.y <= 0 (curvature condition fails);
+* step size: backtracking from 1 until f(R(t p)) <= f + mu t <grad, p> (mu = 1e-3 by default).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..potential import Potential
+from .loss import Loss
+from .optimize import TrainResult
+
+__all__ = ["FixedRankPoint", "train_rmf", "rmf_parameter_count"]
+
+
+def rmf_parameter_count(m: int, n: int, r: int) -> int:
+    """Dimension of M_r: r (m + n - r)."""
+    return r * (m + n - r)
+
+
+def _complement(q: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the orthogonal complement of the columns of q."""
+    full, _ = np.linalg.qr(np.hstack([q, np.eye(q.shape[0])]))
+    return full[:, q.shape[1]: q.shape[0]]
+
+
+@dataclass
+class FixedRankPoint:
+    u: np.ndarray  # (m, r) orthonormal
+    s: np.ndarray  # (r,) singular values, descending
+    v: np.ndarray  # (n, r) orthonormal
+
+    def __post_init__(self):
+        self.u_perp = _complement(self.u)
+        self.v_perp = _complement(self.v)
+
+    @property
+    def rank(self) -> int:
+        return self.s.size
+
+    @property
+    def dim(self) -> int:
+        m, r = self.u.shape
+        return rmf_parameter_count(m, self.v.shape[0], r)
+
+    def matrix(self) -> np.ndarray:
+        return (self.u * self.s) @ self.v.T
+
+    # tangent vectors <-> coordinates (A, B, C) flattened
+    def coords(self, w: np.ndarray) -> np.ndarray:
+        """Coordinates of Proj_X(w) for an ambient m x n matrix w."""
+        wv = w @ self.v
+        return np.concatenate([(self.u.T @ wv).ravel(), (self.u_perp.T @ wv).ravel(),
+                               (self.u.T @ w @ self.v_perp).ravel()])
+
+    def split(self, c: np.ndarray):
+        m, r = self.u.shape
+        n = self.v.shape[0]
+        a = c[: r * r].reshape(r, r)
+        b = c[r * r: r * r + (m - r) * r].reshape(m - r, r)
+        cc = c[r * r + (m - r) * r:].reshape(r, n - r)
+        return a, b, cc
+
+    def ambient(self, c: np.ndarray) -> np.ndarray:
+        a, b, cc = self.split(c)
+        return self.u @ a @ self.v.T + self.u_perp @ b @ self.v.T + self.u @ cc @ self.v_perp.T
+
+    def retract(self, c: np.ndarray) -> "FixedRankPoint":
+        """SVD_r(X + xi) in factored form."""
+        a, b, cc = self.split(c)
+        r = self.rank
+        up = self.u_perp @ b          # (m, r): U_perp B
+        vp = self.v_perp @ cc.T       # (n, r): V_perp C^T
+        qu, ru = np.linalg.qr(up)
+        qv, rv = np.linalg.qr(vp)
+        # X + xi = [U qu] [[S + A, rv^T], [ru, 0]] [V qv]^T
+        core = np.zeros((2 * r, 2 * r))
+        core[:r, :r] = np.diag(self.s) + a
+        core[:r, r:] = rv.T
+        core[r:, :r] = ru
+        cu, cs, cvt = np.linalg.svd(core)
+        u = np.hstack([self.u, qu]) @ cu[:, :r]
+        v = np.hstack([self.v, qv]) @ cvt[:r].T
+        return FixedRankPoint(u, cs[:r], v)
+
+    def transport_matrix(self, target: "FixedRankPoint") -> np.ndarray:
+        """Coordinates of Proj_target restricted to T_self (d x d)."""
+        d = self.dim
+        eye = np.eye(d)
+        return np.stack([target.coords(self.ambient(eye[k])) for k in range(d)], axis=1)
+
+
+def _point_from_mf(pot: Potential) -> FixedRankPoint:
+    u, v = pot.factors
+    qu, ru = np.linalg.qr(u)
+    qv, rv = np.linalg.qr(v)
+    cu, cs, cvt = np.linalg.svd(ru @ rv.T)
+    return FixedRankPoint(qu @ cu, cs, qv @ cvt.T)
+
+
+def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-8, mu: float = 1e-3,
+              rel_decrease: float = 1e-9, patience: int = 20, callback=None) -> TrainResult:
+    """Riemannian BFGS for an mf potential of rank r (the rank stays r). Linear parameters
+    (species and moment coefficients) are the Euclidean factor of the product manifold."""
+    if pot.format != "mf":
+        raise ValueError("R-MF trains an mf potential: convert with to_mf(rank) first")
+    nt, nf, nb = pot.n_species, pot.radial_funcs_count, pot.radial_basis_size
+    m, n = nt * nt, nf * nb
+    n_lin = pot.n_species + pot.n_basis_functions
+    shape = (nt, nt, nf, nb)
+
+    def as_potential(lin, point):
+        root = np.sqrt(point.s)
+        return pot.replace(species_coeffs=lin[: pot.n_species], moment_coeffs=lin[pot.n_species:],
+                           factors=[point.u * root, point.v * root], format="mf", ranks=[point.rank])
+
+    def value_and_grad(lin, point):
+        full = as_potential(lin, point).to_full()
+        res = loss.for_template(full).evaluate(full)
+        g = res["grad"]
+        return res["loss"], np.concatenate([g[:n_lin], point.coords(g[n_lin:].reshape(m, n))])
+
+    lin = np.concatenate([pot.species_coeffs, pot.moment_coeffs])
+    point = _point_from_mf(pot)
+    f, g = value_and_grad(lin, point)
+    dim = n_lin + point.dim
+    h = np.eye(dim)
+    history: list[dict] = []
+    t0 = time.perf_counter()
+    message = "maximum number of iterations reached"
+    for it in range(1, max_iter + 1):
+        if np.linalg.norm(g) < gtol:
+            message = "gradient norm below gtol"
+            break
+        p = -h @ g
+        slope = g @ p
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            h = np.eye(dim)
+            p, slope = -g, -(g @ g)
+        t = 1.0
+        while True:
+            lin_new = lin + t * p[:n_lin]
+            point_new = point.retract(t * p[n_lin:])
+            f_new, g_new = value_and_grad(lin_new, point_new)
+            if f_new <= f + mu * t * slope or t < 1e-12:
+                break
+            t *= 0.5
+        if f_new > f:
+            message = "line search failed"
+            break
+        # transport to the new tangent space, then the BFGS update there
+        tm = point.transport_matrix(point_new)
+        tm_full = np.eye(dim)
+        tm_full[n_lin:, n_lin:] = tm
+        s_vec = tm_full @ (t * p)
+        y_vec = g_new - tm_full @ g
+        h = tm_full @ h @ np.linalg.inv(tm_full)
+        sy = s_vec @ y_vec
+        if it == 1 and sy > 0:
+            h = np.eye(dim) * (sy / (y_vec @ y_vec))
+        if sy > 1e-12 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec):
+            rho = 1.0 / sy
+            left = np.eye(dim) - rho * np.outer(s_vec, y_vec)
+            h = left @ h @ left.T + rho * np.outer(s_vec, s_vec)
+        lin, point, f, g = lin_new, point_new, f_new, g_new
+        record = {"iteration": it, "loss": float(f), "grad_norm": float(np.linalg.norm(g)),
+                  "step": t, "seconds": time.perf_counter() - t0}
+        history.append(record)
+        if callback is not None:
+            callback(record)
+        if len(history) > patience:
+            old = history[-1 - patience]["loss"]
+            if old - f <= rel_decrease * abs(old):
+                message = "relative decrease below rel_decrease"
+                break
+    return TrainResult(as_potential(lin, point), float(f), len(history), message, history)
