@@ -91,3 +91,19 @@ def test_mfra_grows_rank_and_never_raises_the_loss():
     start = loss.for_template(result.potential).evaluate(result.potential)["loss"]
     assert result.loss == pytest.approx(start, rel=1e-12)
     assert result.loss < losses[0]
+
+
+def test_error_metrics_are_zero_for_the_teacher_and_match_by_hand():
+    from mtp_lowrank.training import errors
+
+    teacher = random_potential(level=6, n_species=2, seed=4)
+    images = labelled(teacher, count=4, seed=3)
+    for k, a in enumerate(images):
+        a.info["group"] = "even" if k % 2 == 0 else "odd"
+    zero = errors(teacher, images)
+    assert zero["all"]["energy_meV_per_atom"]["rmse"] < 1e-9
+    assert zero["all"]["forces_meV_per_A"]["rmse"] < 1e-9 and zero["all"]["stress_GPa"]["rmse"] < 1e-9
+    other = teacher.replace(species_coeffs=teacher.species_coeffs + 0.01)   # +10 meV per atom
+    err = errors(other, images)
+    assert err["all"]["energy_meV_per_atom"]["rmse"] == pytest.approx(10.0, rel=1e-9)
+    assert set(err["groups"]) == {"even", "odd"} and err["groups"]["odd"]["energy_meV_per_atom"]["n"] == 2
