@@ -171,3 +171,11 @@ def test_threads_give_identical_results():
     assert one["energy"] == two["energy"]
     np.testing.assert_array_equal(one["forces"], two["forces"])
     np.testing.assert_allclose(one["grad"], two["grad"], rtol=1e-13, atol=1e-13)
+
+
+def test_energy_only_evaluation_reports_no_virial():
+    pot = random_potential(level=6, n_species=2)
+    atoms = random_atoms(np.random.default_rng(0), n_atoms=6)
+    out = pot.evaluate(atoms, forces=False)
+    assert "virial" not in out and "stress" not in out and "forces" not in out
+    assert out["energy"] == pytest.approx(pot.evaluate(atoms)["energy"], rel=1e-14)

@@ -101,7 +101,8 @@ py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, c
   py::dict out;
   out["energy"] = r.energy;
   out["energies"] = to_array(r.site_energies, {n});
-  out["virial"] = to_array(std::vector<double>(r.virial.begin(), r.virial.end()), {3, 3});
+  if (forces || site_virials)  // the virial needs the pair derivatives
+    out["virial"] = to_array(std::vector<double>(r.virial.begin(), r.virial.end()), {3, 3});
   if (forces) out["forces"] = to_array(r.forces, {n, 3});
   if (site_virials) out["site_virials"] = to_array(r.site_virials, {n, 3, 3});
   if (param_gradient) {

@@ -78,8 +78,6 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
             }
           }
       }
-  } else {
-    // The virial needs the pair derivatives; without them it is left at zero.
   }
 
   if (req.param_gradient) {

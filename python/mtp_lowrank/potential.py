@@ -278,8 +278,8 @@ class Potential:
     def evaluate(self, atoms, forces: bool = True, param_gradient: bool = False,
                  site_virials: bool = False, types=None, evaluator=None,
                  min_distance: float = 0.1) -> dict:
-        """Energy, per-atom energies, forces, virial and stress (ASE convention, eV/A^3) of an
-        ase.Atoms; with param_gradient, dE/d(species_coeffs, moment_coeffs, stored radial
+        """Energy, per-atom energies, forces, virial and stress (ASE convention, eV/A^3; virial
+        and stress need forces=True and a periodic cell) of an ase.Atoms; with param_gradient, dE/d(species_coeffs, moment_coeffs, stored radial
         factors). `types` overrides the symbol-based species mapping."""
         if types is None:
             types = self.types_of(atoms)
@@ -290,7 +290,7 @@ class Potential:
         res = ev.evaluate(np.ascontiguousarray(atoms.positions, dtype=float), types, cell, pbc,
                           forces=forces, site_virials=site_virials, param_gradient=param_gradient,
                           min_distance=min_distance)
-        if all(pbc):
+        if all(pbc) and "virial" in res:
             res["stress"] = -res["virial"] / atoms.get_volume()
         if param_gradient:
             res["grad"] = np.concatenate([res["grad_species"], res["grad_moment"], res["grad_radial"]])

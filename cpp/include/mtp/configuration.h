@@ -24,6 +24,7 @@ struct EvalResult {
   std::vector<double> forces;          // (N, 3) = -dE/dr_i
   std::array<double, 9> virial{};      // sum over atoms r (x) F: MLIP's PlusStress, LAMMPS'
                                        // virial; ASE stress = -virial / volume. Row-major.
+                                       // Computed with forces or site virials only.
   std::vector<double> site_virials;    // (N, 9), same convention
   // dE/d(parameters): species (N_T), moment (N_alpha), radial in the stored representation
   // (factors concatenated as RadialCoeffs::factors()).
