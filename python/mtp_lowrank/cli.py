@@ -37,6 +37,50 @@ def _compress(args):
           f"{out.parameter_count()} (from {pot.parameter_count()})")
 
 
+def _eval(args):
+    from .potential import Potential
+    from .training import errors, load_images
+
+    pot = Potential.load(args.potential, species=args.species)
+    images = load_images(args.data, species=args.species or pot.species)
+    err = errors(pot, images)
+    if args.json:
+        import json
+
+        print(json.dumps(err, indent=1))
+        return
+    print(f"{len(images)} configurations, {sum(len(a) for a in images)} atoms")
+    print(f"{'group':24} {'n':>5} {'E rmse':>9} {'E mae':>9} {'F rmse':>9} {'F mae':>9} {'S rmse':>8}")
+    print(f"{'':24} {'':>5} {'meV/atom':>9} {'meV/atom':>9} {'meV/A':>9} {'meV/A':>9} {'GPa':>8}")
+    rows = [("all", err["all"])] + list(err.get("groups", {}).items())
+    for name, e in rows:
+        en, f, st = e["energy_meV_per_atom"], e["forces_meV_per_A"], e["stress_GPa"]
+        print(f"{name or '(none)':24} {en['n']:5d} {en['rmse']:9.2f} {en['mae']:9.2f} {f['rmse']:9.1f} "
+              f"{f['mae']:9.1f} {st['rmse']:8.3f}")
+
+
+def _convert(args):
+    src, dst = args.input, args.output
+    if src.endswith((".mtp", ".almtp")):
+        from .potential import Potential
+
+        pot = Potential.load(src, species=args.species)
+        pot.save(dst, mlip_compatible=args.mlip)
+        print(f"{dst}: {pot.format} potential, species {pot.species}")
+        return
+    from .cfg import write_cfg
+    from .training import load_images
+
+    images = load_images(src, species=args.species)
+    if dst.endswith(".cfg"):
+        write_cfg(dst, images, species=args.species)
+    else:
+        import ase.io
+
+        ase.io.write(dst, images)
+    print(f"{dst}: {len(images)} configurations")
+
+
 def _plugin_path(args):
     from .lammps_plugin import plugin_path
 
@@ -58,6 +102,19 @@ def main(argv=None):
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--species", nargs="+")
     p.set_defaults(func=_compress)
+    p = sub.add_parser("eval", help="RMSE/MAE of a potential on reference data, overall and per group")
+    p.add_argument("potential")
+    p.add_argument("data", nargs="+", help=".cfg or any file ASE reads (extxyz, OUTCAR, ...)")
+    p.add_argument("--species", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.set_defaults(func=_eval)
+    p = sub.add_parser("convert", help="configurations .cfg <-> extxyz (any ASE format); potentials: "
+                       "record species (.mtp -> .mtp)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--species", nargs="+", help="symbols of types 0, 1, ... (.cfg files, MLIP potentials)")
+    p.add_argument("--mlip", action="store_true", help="write a potential MLIP-compatibly (no species line)")
+    p.set_defaults(func=_convert)
     p = sub.add_parser("lammps-plugin-path", help="print the path for LAMMPS' `plugin load`")
     p.set_defaults(func=_plugin_path)
     args = ap.parse_args(argv)
