@@ -56,3 +56,65 @@ def test_split_is_seeded_and_disjoint():
     assert split(items, 0.1, seed=3) == (tr, va) and split(items, 0.1, seed=4) != (tr, va)
     with pytest.raises(ValueError, match="species list"):
         load_images("x.cfg")
+
+
+def _write_config(tmp_path, extra=""):
+    teacher = random_potential(level=6, n_species=2, seed=5)
+    import ase.io
+
+    ase.io.write(tmp_path / "train.xyz", labelled(teacher, count=8, seed=4))
+    text = f"""
+data:
+  train: {tmp_path / 'train.xyz'}
+  validation_fraction: 0.25
+  species: [Li, Na]
+model:
+  level: 6
+  min_dist: 1.8
+  max_dist: 4.6
+  radial_basis_size: 6
+  representation: mf
+  rank: 2
+loss:
+  force_weight: 0.01
+optimizer:
+  max_iter: 6
+output:
+  directory: {tmp_path / 'run'}
+  checkpoint_every: 2
+{extra}"""
+    (tmp_path / "train.yaml").write_text(text)
+    return tmp_path / "train.yaml"
+
+
+@pytest.mark.parametrize("method", ["bfgs", "rmf", "mfra"])
+def test_train_command_writes_potential_metrics_checkpoint_report(tmp_path, capsys, method):
+    cfg = _write_config(tmp_path)
+    extra = ["optimizer.method=" + method] + (["optimizer.r_max=2", "optimizer.s=3"] if method == "mfra" else [])
+    main(["train", str(cfg), "--set", *extra])
+    out = capsys.readouterr().out
+    assert "iter      1" in out and "validation" in out
+    run = tmp_path / "run"
+    pot = Potential.load(run / "potential.mtp")
+    assert pot.format == "mf" and pot.ranks == (2,) and pot.species == ["Li", "Na"]
+    assert (run / "checkpoint.mtp").exists()
+    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert lines and all("loss" in l for l in lines)
+    report = json.loads((run / "report.json").read_text())
+    assert report["validation"]["all"]["energy_meV_per_atom"]["n"] == 2
+    # resume from the checkpoint
+    main(["train", str(cfg), "--set", *extra, "optimizer.max_iter=2", "--resume", str(run / "checkpoint.mtp")])
+    assert "resuming from" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("override,message", [
+    ("optimizer.max_iters=3", "unknown key 'optimizer.max_iters' (did you mean 'max_iter'?)"),
+    ("model.representation=svd", "'model.representation' must be one of full, mf, tt; got 'svd'"),
+    ("loss.force_weight=heavy", "'loss.force_weight' must be float/int; got 'heavy'"),
+    ("model.rank=null", "'model.rank' is required for representation mf"),
+])
+def test_bad_configuration_names_the_key(tmp_path, override, message):
+    cfg = _write_config(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(["train", str(cfg), "--set", override])
+    assert message in str(e.value)

@@ -81,6 +81,14 @@ def _convert(args):
     print(f"{dst}: {len(images)} configurations")
 
 
+def _train(args):
+    from .training.config import load_config
+    from .training.run import run_training
+
+    cfg = load_config(args.config, overrides=args.set)
+    run_training(cfg, resume=args.resume)
+
+
 def _plugin_path(args):
     from .lammps_plugin import plugin_path
 
@@ -102,6 +110,11 @@ def main(argv=None):
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--species", nargs="+")
     p.set_defaults(func=_compress)
+    p = sub.add_parser("train", help="train a potential from a YAML configuration")
+    p.add_argument("config")
+    p.add_argument("--set", nargs="+", metavar="SECTION.KEY=VALUE", help="override configuration values")
+    p.add_argument("--resume", metavar="CHECKPOINT.mtp", help="start from a checkpoint's parameters")
+    p.set_defaults(func=_train)
     p = sub.add_parser("eval", help="RMSE/MAE of a potential on reference data, overall and per group")
     p.add_argument("potential")
     p.add_argument("data", nargs="+", help=".cfg or any file ASE reads (extxyz, OUTCAR, ...)")

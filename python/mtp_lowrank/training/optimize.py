@@ -52,12 +52,14 @@ class TrainResult:
 
 
 def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: float = 1e-8,
-               rel_decrease: float = 1e-9, patience: int = 20, callback=None) -> TrainResult:
+               rel_decrease: float = 1e-9, patience: int = 20, callback=None,
+               checkpoint_every: int = 0, on_checkpoint=None) -> TrainResult:
     """Minimise `loss` over all parameters of `potential` (its format decides the
     parameterisation: full, mf or tt). Stops at max_iter, when the gradient norm falls below
     gtol, or when the loss decreased by less than rel_decrease (relative) over `patience`
     iterations. Always returns the best iterate seen. callback(record) gets each iteration's
-    record (iteration, loss, gradient norm, seconds)."""
+    record (iteration, loss, gradient norm, seconds). Every `checkpoint_every` iterations
+    on_checkpoint(best potential) is called. Ctrl-C stops training and returns the best iterate."""
     best = {"loss": np.inf, "x": potential.parameter_vector()}
     t0 = time.perf_counter()
 
@@ -76,13 +78,18 @@ def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: flo
         history.append(record)
         if callback is not None:
             callback(record)
+        if on_checkpoint is not None and checkpoint_every and record["iteration"] % checkpoint_every == 0:
+            on_checkpoint(potential.with_parameter_vector(best["x"]))
         if len(history) > patience:
             old = history[-1 - patience]["loss"]
             if old - record["loss"] <= rel_decrease * abs(old):
                 raise StopIteration
 
-    res = minimize(fun, potential.parameter_vector(), jac=True, method="BFGS", callback=on_iteration,
-                   options={"maxiter": max_iter, "gtol": gtol})
-    message = res.message if isinstance(res.message, str) else str(res.message)
+    try:
+        res = minimize(fun, potential.parameter_vector(), jac=True, method="BFGS", callback=on_iteration,
+                       options={"maxiter": max_iter, "gtol": gtol})
+        message = res.message if isinstance(res.message, str) else str(res.message)
+    except KeyboardInterrupt:
+        message = "interrupted"
     return TrainResult(potential.with_parameter_vector(best["x"]), float(best["loss"]), len(history),
                        message, history)

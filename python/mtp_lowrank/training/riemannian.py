@@ -117,7 +117,8 @@ def _point_from_mf(pot: Potential) -> FixedRankPoint:
 
 
 def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-8, mu: float = 1e-3,
-              rel_decrease: float = 1e-9, patience: int = 20, callback=None) -> TrainResult:
+              rel_decrease: float = 1e-9, patience: int = 20, callback=None, checkpoint_every: int = 0,
+              on_checkpoint=None) -> TrainResult:
     """Riemannian BFGS for an mf potential of rank r (the rank stays r). Linear parameters
     (species and moment coefficients) are the Euclidean factor of the product manifold."""
     if pot.format != "mf":
@@ -142,9 +143,22 @@ def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-
     point = _point_from_mf(pot)
     f, g = value_and_grad(lin, point)
     dim = n_lin + point.dim
-    h = np.eye(dim)
     history: list[dict] = []
     t0 = time.perf_counter()
+    state = {"lin": lin, "point": point, "f": f}  # last accepted iterate (for Ctrl-C)
+    try:
+        lin, point, f, message = _rbfgs_loop(
+            lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_iter, gtol, mu,
+            rel_decrease, patience, callback, checkpoint_every, on_checkpoint, history, t0, state)
+    except KeyboardInterrupt:
+        message = "interrupted"
+        lin, point, f = state["lin"], state["point"], state["f"]
+    return TrainResult(as_potential(lin, point), float(f), len(history), message, history)
+
+
+def _rbfgs_loop(lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_iter, gtol, mu,
+                rel_decrease, patience, callback, checkpoint_every, on_checkpoint, history, t0, state):
+    h = np.eye(dim)
     message = "maximum number of iterations reached"
     for it in range(1, max_iter + 1):
         if np.linalg.norm(g) < gtol:
@@ -181,14 +195,17 @@ def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-
             left = np.eye(dim) - rho * np.outer(s_vec, y_vec)
             h = left @ h @ left.T + rho * np.outer(s_vec, s_vec)
         lin, point, f, g = lin_new, point_new, f_new, g_new
+        state.update(lin=lin, point=point, f=f)
         record = {"iteration": it, "loss": float(f), "grad_norm": float(np.linalg.norm(g)),
                   "step": t, "seconds": time.perf_counter() - t0}
         history.append(record)
         if callback is not None:
             callback(record)
+        if on_checkpoint is not None and checkpoint_every and it % checkpoint_every == 0:
+            on_checkpoint(as_potential(lin, point))
         if len(history) > patience:
             old = history[-1 - patience]["loss"]
             if old - f <= rel_decrease * abs(old):
                 message = "relative decrease below rel_decrease"
                 break
-    return TrainResult(as_potential(lin, point), float(f), len(history), message, history)
+    return lin, point, f, message

@@ -1,0 +1,104 @@
+"""`mtp-lowrank train`: a training run from a validated configuration. Prints one line per
+iteration, appends metrics to metrics.jsonl, checkpoints the best potential every N iterations
+and on Ctrl-C, and writes the final potential and an error report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import yaml
+
+from ..potential import Potential
+from .data import load_images, split
+from .loss import Loss
+from .metrics import errors
+from .optimize import fit_linear, train_bfgs
+from .rank_augmentation import train_mfra
+from .riemannian import train_rmf
+
+__all__ = ["run_training"]
+
+
+def _species_of(images):
+    from ase.data import atomic_numbers
+
+    return sorted({s for a in images for s in a.get_chemical_symbols()}, key=lambda s: atomic_numbers[s])
+
+
+def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
+    d, m, lo, opt, out_cfg = cfg["data"], cfg["model"], cfg["loss"], cfg["optimizer"], cfg["output"]
+    out = Path(out_cfg["directory"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    species = d["species"]
+    train = load_images(d["train"], species=species)
+    if d["validation"]:
+        val = load_images(d["validation"], species=species)
+    else:
+        train, val = split(train, d["validation_fraction"], d["seed"])
+    species = species or _species_of(train + val)
+    log(f"{len(train)} training / {len(val)} validation configurations; species {' '.join(species)}")
+
+    if resume:
+        pot = Potential.load(resume, species=species)
+        log(f"resuming from {resume} (parameters only: the optimizer's curvature estimate restarts)")
+    else:
+        if m["init"]:
+            pot = Potential.load(m["init"], species=species)
+        else:
+            pot = Potential.from_level(m["level"], species, min_dist=m["min_dist"], max_dist=m["max_dist"],
+                                       radial_basis_size=m["radial_basis_size"], seed=m["seed"])
+        if opt["method"] != "mfra":
+            if m["representation"] == "mf":
+                pot = pot.to_mf(m["rank"])
+            elif m["representation"] == "tt":
+                pot = pot.to_tt(m["ranks"])
+        if opt["linear_init"]:
+            pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"])
+    loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
+                stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
+                n_threads=opt["threads"])
+    metrics = (out / "metrics.jsonl").open("a")
+    t_start = time.perf_counter()
+
+    def on_iteration(rec):
+        n_cfg = len(train)
+        rank = rec.get("rank", pot.ranks[0] if pot.ranks else "-")
+        log(f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}  "
+            f"loss/config {rec['loss'] / n_cfg:.3e}  rank {rank}  {time.perf_counter() - t_start:8.1f} s")
+        metrics.write(json.dumps({k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}) + "\n")
+        metrics.flush()
+
+    def on_checkpoint(p):
+        p.save(out / "checkpoint.mtp", mlip_compatible=False)
+
+    common = dict(max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
+                  patience=opt["patience"], callback=on_iteration, checkpoint_every=out_cfg["checkpoint_every"],
+                  on_checkpoint=on_checkpoint)
+    if opt["method"] == "bfgs":
+        result = train_bfgs(pot, loss.for_template(pot), **common)
+    elif opt["method"] == "rmf":
+        result = train_rmf(pot, loss.for_template(pot), mu=opt["mu"], **common)
+    else:
+        result = train_mfra(pot, loss, r_max=opt["r_max"], delta_r=opt["delta_r"], s=opt["s"],
+                            seed=m["seed"], **common)
+    metrics.close()
+    best = result.potential
+    on_checkpoint(best)
+    best.save(out / "potential.mtp", mlip_compatible=False)
+    if best.format == "full":
+        best.save(out / "potential_mlip.mtp", mlip_compatible=True)
+    report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
+              "seconds": time.perf_counter() - t_start, "format": best.format, "ranks": list(best.ranks),
+              "radial_parameters": best.parameter_count(), "train": errors(best, train),
+              "validation": errors(best, val) if val else None}
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    for name in ("train", "validation"):
+        if report[name]:
+            e = report[name]["all"]
+            log(f"{name:10} E rmse {e['energy_meV_per_atom']['rmse']:.2f} meV/atom   "
+                f"F rmse {e['forces_meV_per_A']['rmse']:.1f} meV/A   S rmse {e['stress_GPa']['rmse']:.3f} GPa")
+    log(f"{result.message}; wrote {out / 'potential.mtp'} and {out / 'report.json'}")
+    return report
