@@ -104,7 +104,7 @@ def test_train_command_writes_potential_metrics_checkpoint_report(tmp_path, caps
     assert report["validation"]["all"]["energy_meV_per_atom"]["n"] == 2
     # resume from the checkpoint
     main(["train", str(cfg), "--set", *extra, "optimizer.max_iter=2", "--resume", str(run / "checkpoint.mtp")])
-    assert "resuming from" in capsys.readouterr().out
+    assert "resuming" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("override,message", [
@@ -118,3 +118,16 @@ def test_bad_configuration_names_the_key(tmp_path, override, message):
     with pytest.raises(SystemExit) as e:
         main(["train", str(cfg), "--set", override])
     assert message in str(e.value)
+
+
+def test_bfgs_resume_is_exact(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "optimizer.max_iter=6", "output.directory=" + str(tmp_path / "straight")])
+    main(["train", str(cfg), "--set", "optimizer.max_iter=3", "output.checkpoint_every=3",
+          "output.directory=" + str(tmp_path / "part")])
+    main(["train", str(cfg), "--set", "optimizer.max_iter=6", "output.directory=" + str(tmp_path / "part"),
+          "--resume", str(tmp_path / "part" / "checkpoint.mtp")])
+    assert "resuming exactly" in capsys.readouterr().out
+    a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
+    b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
+    np.testing.assert_array_equal(a, b)

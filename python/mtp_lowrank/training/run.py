@@ -14,7 +14,8 @@ from ..potential import Potential
 from .data import load_images, split
 from .loss import Loss
 from .metrics import errors
-from .optimize import fit_linear, train_bfgs
+from .bfgs import BFGSState, bfgs
+from .optimize import TrainResult, fit_linear
 from .rank_augmentation import train_mfra
 from .riemannian import train_rmf
 
@@ -41,9 +42,17 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
     species = species or _species_of(train + val)
     log(f"{len(train)} training / {len(val)} validation configurations; species {' '.join(species)}")
 
+    state = None
     if resume:
         pot = Potential.load(resume, species=species)
-        log(f"resuming from {resume} (parameters only: the optimizer's curvature estimate restarts)")
+        state_file = Path(resume).with_name(Path(resume).stem + "_state.npz")
+        if opt["method"] == "bfgs" and state_file.exists():
+            state = BFGSState.load(state_file)
+            if state.x.shape != pot.parameter_vector().shape:
+                raise ValueError(f"{state_file} does not match the parameters of {resume}")
+            log(f"resuming exactly from {resume} and {state_file.name} (iteration {state.iteration})")
+        else:
+            log(f"resuming from {resume} (parameters only: the optimizer's curvature estimate restarts)")
     else:
         if m["init"]:
             pot = Potential.load(m["init"], species=species)
@@ -78,7 +87,22 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
                   patience=opt["patience"], callback=on_iteration, checkpoint_every=out_cfg["checkpoint_every"],
                   on_checkpoint=on_checkpoint)
     if opt["method"] == "bfgs":
-        result = train_bfgs(pot, loss.for_template(pot), **common)
+        # Our resumable BFGS: checkpoints carry its whole state (checkpoint_state.npz), so
+        # --resume continues exactly where the run stopped.
+        template = pot
+        fun = loss.for_template(template)
+
+        def save_state(st):
+            template.with_parameter_vector(st.best_x).save(out / "checkpoint.mtp", mlip_compatible=False)
+            st.save(out / "checkpoint_state.npz")
+
+        st, message = bfgs(fun, None if state else pot.parameter_vector(), state=state,
+                           max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
+                           patience=opt["patience"], callback=on_iteration,
+                           checkpoint_every=out_cfg["checkpoint_every"], on_checkpoint=save_state)
+        save_state(st)
+        result = TrainResult(template.with_parameter_vector(st.best_x), st.best_f, st.iteration, message,
+                             st.history)
     elif opt["method"] == "rmf":
         result = train_rmf(pot, loss.for_template(pot), mu=opt["mu"], **common)
     else:
