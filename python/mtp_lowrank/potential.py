@@ -271,9 +271,12 @@ class Potential:
 
     def types_of(self, atoms) -> np.ndarray:
         """Species index of each atom of an ase.Atoms, by chemical symbol."""
-        if self._species is not None and "species_table" not in self.__dict__:
-            self.__dict__["species_table"] = species_table(self._species)
-        return species_indices(atoms.numbers, self._species, self.__dict__.get("species_table"))
+        return species_indices(atoms.numbers, self._species, self._species_lookup)
+
+    @cached_property
+    def _species_lookup(self):
+        """Atomic number -> species index table (None when the species are unnamed)."""
+        return None if self._species is None else species_table(self._species)
 
     def evaluate(self, atoms, forces: bool = True, param_gradient: bool = False,
                  site_virials: bool = False, types=None, evaluator=None,

@@ -15,7 +15,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BFGSState", "bfgs"]
+__all__ = ["BFGSState", "bfgs", "bfgs_update", "stalled"]
+
+
+def bfgs_update(h: np.ndarray, s: np.ndarray, y: np.ndarray, first: bool) -> np.ndarray:
+    """Inverse-Hessian update for the step s and gradient change y: after the first step H is
+    rescaled to (s.y / y.y) I; the BFGS formula is applied only when s.y > 0 (curvature)."""
+    sy = float(s @ y)
+    if first and sy > 0:
+        h = np.eye(len(s)) * (sy / float(y @ y))
+    if sy > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
+        rho = 1.0 / sy
+        left = np.eye(len(s)) - rho * np.outer(s, y)
+        h = left @ h @ left.T + rho * np.outer(s, s)
+    return h
+
+
+def stalled(history: list, patience: int, rel_decrease: float) -> bool:
+    """True when the loss fell by at most rel_decrease (relative) over the last `patience`
+    iterations."""
+    if len(history) <= patience:
+        return False
+    old = history[-1 - patience]["loss"]
+    return old - history[-1]["loss"] <= rel_decrease * abs(old)
 
 
 @dataclass
@@ -75,14 +97,7 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
             if not f_new <= state.f:
                 message = "line search failed"
                 break
-            s, y = x_new - state.x, g_new - state.g
-            sy = float(s @ y)
-            if state.iteration == 0 and sy > 0:
-                state.h = np.eye(len(s)) * (sy / float(y @ y))
-            if sy > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
-                rho = 1.0 / sy
-                left = np.eye(len(s)) - rho * np.outer(s, y)
-                state.h = left @ state.h @ left.T + rho * np.outer(s, s)
+            state.h = bfgs_update(state.h, x_new - state.x, g_new - state.g, state.iteration == 0)
             state.x, state.f, state.g = x_new, float(f_new), g_new
             state.iteration += 1
             if state.f < state.best_f:
@@ -95,11 +110,9 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
                 callback(record)
             if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
                 on_checkpoint(state)
-            if len(state.history) > patience:
-                old = state.history[-1 - patience]["loss"]
-                if old - state.f <= rel_decrease * abs(old):
-                    message = "relative decrease below rel_decrease"
-                    break
+            if stalled(state.history, patience, rel_decrease):
+                message = "relative decrease below rel_decrease"
+                break
     except KeyboardInterrupt:
         message = "interrupted"
         if on_checkpoint is not None:

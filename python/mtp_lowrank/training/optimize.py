@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..potential import Potential
+from .bfgs import stalled
 from .loss import Loss, reference_data
 
 __all__ = ["fit_linear", "train_bfgs", "TrainResult"]
@@ -80,10 +81,8 @@ def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: flo
             callback(record)
         if on_checkpoint is not None and checkpoint_every and record["iteration"] % checkpoint_every == 0:
             on_checkpoint(potential.with_parameter_vector(best["x"]))
-        if len(history) > patience:
-            old = history[-1 - patience]["loss"]
-            if old - record["loss"] <= rel_decrease * abs(old):
-                raise StopIteration
+        if stalled(history, patience, rel_decrease):
+            raise StopIteration
 
     try:
         res = minimize(fun, potential.parameter_vector(), jac=True, method="BFGS", callback=on_iteration,

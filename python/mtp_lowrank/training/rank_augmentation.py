@@ -80,14 +80,13 @@ def train_mfra(pot: Potential, loss: Loss, r_max: int, delta_r: int = 1, s: int 
         if budget <= 0:
             break
         result = train_bfgs(pot, loss.for_template(pot), max_iter=budget, **bfgs_options)
-        if result.message == "interrupted":
-            history.extend(dict(r, iteration=used + r["iteration"], rank=rank) for r in result.history)
-            return TrainResult(result.potential, result.loss, used + result.iterations, "interrupted", history)
         for rec in result.history:
             rec = dict(rec, iteration=used + rec["iteration"], rank=rank)
             history.append(rec)
             if callback is not None:
                 callback(rec)
+        if result.message == "interrupted":
+            return TrainResult(result.potential, result.loss, used + result.iterations, "interrupted", history)
         used += max(result.iterations, 1)
         pot, message = result.potential, result.message
         if rank >= r_max:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..potential import Potential
+from .bfgs import bfgs_update, stalled
 from .loss import Loss
 from .optimize import TrainResult
 
@@ -186,14 +187,7 @@ def _rbfgs_loop(lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_
         tm_full[n_lin:, n_lin:] = tm
         s_vec = tm_full @ (t * p)
         y_vec = g_new - tm_full @ g
-        h = tm_full @ h @ np.linalg.inv(tm_full)
-        sy = s_vec @ y_vec
-        if it == 1 and sy > 0:
-            h = np.eye(dim) * (sy / (y_vec @ y_vec))
-        if sy > 1e-12 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec):
-            rho = 1.0 / sy
-            left = np.eye(dim) - rho * np.outer(s_vec, y_vec)
-            h = left @ h @ left.T + rho * np.outer(s_vec, s_vec)
+        h = bfgs_update(tm_full @ h @ np.linalg.inv(tm_full), s_vec, y_vec, it == 1)
         lin, point, f, g = lin_new, point_new, f_new, g_new
         state.update(lin=lin, point=point, f=f)
         record = {"iteration": it, "loss": float(f), "grad_norm": float(np.linalg.norm(g)),
@@ -203,9 +197,7 @@ def _rbfgs_loop(lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_
             callback(record)
         if on_checkpoint is not None and checkpoint_every and it % checkpoint_every == 0:
             on_checkpoint(as_potential(lin, point))
-        if len(history) > patience:
-            old = history[-1 - patience]["loss"]
-            if old - f <= rel_decrease * abs(old):
-                message = "relative decrease below rel_decrease"
-                break
+        if stalled(history, patience, rel_decrease):
+            message = "relative decrease below rel_decrease"
+            break
     return lin, point, f, message

@@ -93,7 +93,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
         fun = loss.for_template(template)
 
         def save_state(st):
-            template.with_parameter_vector(st.best_x).save(out / "checkpoint.mtp", mlip_compatible=False)
+            on_checkpoint(template.with_parameter_vector(st.best_x))
             st.save(out / "checkpoint_state.npz")
 
         st, message = bfgs(fun, None if state else pot.parameter_vector(), state=state,
