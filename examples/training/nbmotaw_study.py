@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--models", nargs="+", default=["base", "MF", "R-MF", "MFRA", "TF"])
+    ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")
+    ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--out", default="nbmotaw_study")
     args = ap.parse_args()
     out = Path(args.out)
@@ -78,23 +80,29 @@ def main():
     rows = []
     for name in args.models:
         t0 = time.perf_counter()
+
+        def progress(rec, name=name, t0=t0):
+            if rec["iteration"] % args.log_every == 0:
+                print(f"  {name} iter {rec['iteration']:5d} loss {rec['loss']:.6e} "
+                      f"{time.perf_counter() - t0:8.1f} s", flush=True)
         if name == "base":
-            res = train_bfgs(base, loss, max_iter=args.max_iter)
+            res = train_bfgs(base, loss, max_iter=args.max_iter, callback=progress)
             count = full_count
         elif name == "MF":
             start = fit_linear(base.to_mf(5), train)
-            res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter)
+            res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
             count = start.parameter_count()
         elif name == "R-MF":
             start = fit_linear(base.to_mf(6), train)
-            res = train_rmf(start, loss, max_iter=args.max_iter)
+            res = train_rmf(start, loss, max_iter=args.max_iter, callback=progress)
             count = rmf_parameter_count(m, n, 6)
         elif name == "MFRA":
-            res = train_mfra(base, loss, r_max=5, delta_r=1, s=80, max_iter=args.max_iter, seed=args.seed)
+            res = train_mfra(base, loss, r_max=5, delta_r=1, s=args.mfra_every, max_iter=args.max_iter,
+                             seed=args.seed, callback=progress)
             count = res.potential.parameter_count()
         elif name == "TF":
             start = fit_linear(base.to_tt((4, 6, 4)), train)
-            res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter)
+            res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
             count = start.parameter_count()
         else:
             raise SystemExit(f"unknown model {name}")

@@ -11,7 +11,9 @@ default keeps energy and stress terms intensive, like the per-atom errors users 
 large cells do not dominate. Defaults follow the paper: w_e = 1, w_f = 0.01, w_s = 0.
 
 Gradients are computed in C++ in adjoint form (one energy+forces pass and one tangent pass per
-configuration, OpenMP over configurations), for full, mf and tt potentials alike.
+configuration, threads over configurations), for full, mf and tt potentials alike. With an MPI
+communicator (`comm`, mpi4py) each rank keeps a share of the configurations and the parts are
+summed (see distributed.py): `mpirun -np 2` gives one process's loss and gradient.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from .. import _core
 from ..potential import Potential
+from .distributed import gather_items, partition, sum_over_ranks
 
 __all__ = ["Loss", "reference_data"]
 
@@ -54,16 +57,23 @@ class Loss:
 
     def __init__(self, template: Potential, images, energy_weight=1.0, force_weight=0.01,
                  stress_weight=0.0, energy_per_atom=True, stress="virial_per_atom",
-                 config_weights=None, n_threads=0):
+                 config_weights=None, n_threads=0, comm=None):
         if stress not in STRESS_MODES:
             raise ValueError(f"stress must be one of {STRESS_MODES}, got {stress!r}")
         self.template = template
         self.n_threads = n_threads
+        self.comm = comm if comm is not None and comm.Get_size() > 1 else None
         self.data = _core.TrainingSet()
         self.n_atoms = np.array([len(a) for a in images])
         self.groups = [a.info.get("group", "") for a in images]
         weights = np.ones(len(images)) if config_weights is None else np.asarray(config_weights, float)
-        for k, atoms in enumerate(images):
+        if self.comm is None:
+            self.local_index = np.arange(len(images))
+        else:  # this rank's share, balanced by atom count (cost ~ atoms)
+            self.local_index = partition(self.n_atoms, self.comm.Get_size())[self.comm.Get_rank()]
+        self._local_position = {int(g): k for k, g in enumerate(self.local_index)}
+        for k in self.local_index:
+            atoms = images[k]
             energy, forces, virial = reference_data(atoms)
             n = len(atoms)
             we = energy_weight / (n * n if energy_per_atom else 1.0)
@@ -91,9 +101,31 @@ class Loss:
         return len(self.n_atoms)
 
     def evaluate(self, potential: Potential, gradient=True, subset=None) -> dict:
-        """Loss, gradient (parameter_vector layout) and per-configuration residuals."""
-        return _core.loss_and_gradient(potential._core, self.data, gradient, self.n_threads,
-                                       [] if subset is None else list(subset))
+        """Loss, gradient (parameter_vector layout) and per-configuration residuals
+        (energy_error, force_sq, virial_sq, loss_terms; over all configurations, or over
+        `subset`, a list of configuration indices, in that order)."""
+        if self.comm is None:
+            return _core.loss_and_gradient(potential._core, self.data, gradient, self.n_threads,
+                                           [] if subset is None else list(subset))
+        wanted = np.arange(len(self)) if subset is None else np.asarray(subset, dtype=int)
+        mine = [k for k, g in enumerate(wanted) if int(g) in self._local_position]
+        local = [self._local_position[int(wanted[k])] for k in mine]
+        res = _core.loss_and_gradient(potential._core, self.data, gradient, self.n_threads, local) \
+            if local else None
+        n_par = len(potential.parameter_vector())
+        head = np.zeros(1 + (n_par if gradient else 0))
+        if res is not None:
+            head[0] = res["loss"]
+            if gradient:
+                head[1:] = res["grad"]
+        head = sum_over_ranks(self.comm, head)
+        out = {"loss": float(head[0])}
+        if gradient:
+            out["grad"] = head[1:]
+        for key, shape in (("energy_error", ()), ("force_sq", ()), ("virial_sq", ()), ("loss_terms", (3,))):
+            vals = res[key] if res is not None else np.zeros((0,) + shape)
+            out[key] = gather_items(self.comm, mine, vals, len(wanted))
+        return out
 
     def __call__(self, x):
         res = self.evaluate(self.template.with_parameter_vector(x))

@@ -16,29 +16,38 @@ from scipy.optimize import minimize
 
 from ..potential import Potential
 from .bfgs import stalled
+from .distributed import partition, sum_over_ranks
 from .loss import Loss, reference_data
 
 __all__ = ["fit_linear", "train_bfgs", "TrainResult"]
 
 
-def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge: float = 1e-10) -> Potential:
+def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge: float = 1e-10,
+               comm=None) -> Potential:
     """Exact least squares for (species_coeffs, moment_coeffs) on the energies, radial
     parameters fixed (as MLIP does before and during training). The energy is linear in them:
     E = sum_z n_z c_z + sum_alpha xi_alpha sum_i B_alpha(i). `ridge` (relative to the mean
-    diagonal) keeps rank-deficient systems well posed."""
-    rows, rhs = [], []
+    diagonal) keeps rank-deficient systems well posed. With an MPI communicator each rank
+    evaluates its share of `images` and the normal equations are summed."""
+    share = range(len(images))
+    if comm is not None and comm.Get_size() > 1:
+        share = partition([len(a) for a in images], comm.Get_size())[comm.Get_rank()]
+    n = potential.n_species + len(potential.moment_coeffs)
+    a, b = np.zeros((len(share), n)), np.zeros(len(share))   # design rows (scaled), targets
     ev = potential.evaluator()
-    for atoms in images:
+    for row, k in enumerate(share):
+        atoms = images[k]
         energy, _, _ = reference_data(atoms)
         g = potential.evaluate(atoms, forces=False, param_gradient=True, evaluator=ev)
-        row = np.concatenate([g["grad_species"], g["grad_moment"]])
         scale = 1.0 / len(atoms) if energy_per_atom else 1.0
-        rows.append(row * scale)
-        rhs.append(energy * scale)
-    a, b = np.array(rows), np.array(rhs)
-    ata = a.T @ a
+        a[row] = np.concatenate([g["grad_species"], g["grad_moment"]]) * scale
+        b[row] = energy * scale
+    ata, atb = a.T @ a, a.T @ b
+    if comm is not None and comm.Get_size() > 1:
+        both = sum_over_ranks(comm, np.concatenate([ata.ravel(), atb]))
+        ata, atb = both[: n * n].reshape(n, n), both[n * n:]
     ata[np.diag_indices_from(ata)] += ridge * max(np.trace(ata) / len(ata), 1e-300)
-    x = np.linalg.solve(ata, a.T @ b)
+    x = np.linalg.solve(ata, atb)
     ns = potential.n_species
     return potential.replace(species_coeffs=x[:ns], moment_coeffs=x[ns:])
 

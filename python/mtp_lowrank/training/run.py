@@ -5,6 +5,7 @@ and on Ctrl-C, and writes the final potential and an error report."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 
 from ..potential import Potential
 from .data import load_images, split
+from .distributed import is_root, world
 from .loss import Loss
 from .metrics import errors
 from .bfgs import BFGSState, bfgs
@@ -28,11 +30,23 @@ def _species_of(images):
     return sorted({s for a in images for s in a.get_chemical_symbols()}, key=lambda s: atomic_numbers[s])
 
 
-def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
+def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -> dict:
+    """Under `mpirun -np K` (comm="auto" finds it) every rank reads the data, takes a share of
+    the training configurations, and runs the same optimizer steps on the summed loss and
+    gradient; rank 0 alone prints and writes files."""
     d, m, lo, opt, out_cfg = cfg["data"], cfg["model"], cfg["loss"], cfg["optimizer"], cfg["output"]
+    comm = world() if comm == "auto" else comm
+    root = is_root(comm)
+    if not root:
+        def log(*args, **kwargs):
+            pass
+    threads = opt["threads"]
+    if comm is not None and threads == 0:  # one node assumed: share its cores among the ranks
+        threads = max(1, (os.cpu_count() or 1) // comm.Get_size())
     out = Path(out_cfg["directory"])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    if root:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     species = d["species"]
     train = load_images(d["train"], species=species)
     if d["validation"]:
@@ -65,11 +79,13 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
             elif m["representation"] == "tt":
                 pot = pot.to_tt(m["ranks"])
         if opt["linear_init"]:
-            pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"])
+            pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm)
     loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
-                n_threads=opt["threads"])
-    metrics = (out / "metrics.jsonl").open("a")
+                n_threads=threads, comm=comm)
+    if comm is not None:
+        log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
+    metrics = (out / "metrics.jsonl").open("a") if root else None
     t_start = time.perf_counter()
 
     def on_iteration(rec):
@@ -77,11 +93,13 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
         rank = rec.get("rank", pot.ranks[0] if pot.ranks else "-")
         log(f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}  "
             f"loss/config {rec['loss'] / n_cfg:.3e}  rank {rank}  {time.perf_counter() - t_start:8.1f} s")
-        metrics.write(json.dumps({k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}) + "\n")
-        metrics.flush()
+        if metrics is not None:
+            metrics.write(json.dumps({k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}) + "\n")
+            metrics.flush()
 
     def on_checkpoint(p):
-        p.save(out / "checkpoint.mtp", mlip_compatible=False)
+        if root:
+            p.save(out / "checkpoint.mtp", mlip_compatible=False)
 
     common = dict(max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
                   patience=opt["patience"], callback=on_iteration, checkpoint_every=out_cfg["checkpoint_every"],
@@ -94,7 +112,8 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
 
         def save_state(st):
             on_checkpoint(template.with_parameter_vector(st.best_x))
-            st.save(out / "checkpoint_state.npz")
+            if root:
+                st.save(out / "checkpoint_state.npz")
 
         st, message = bfgs(fun, None if state else pot.parameter_vector(), state=state,
                            max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
@@ -108,17 +127,20 @@ def run_training(cfg: dict, resume: str | None = None, log=print) -> dict:
     else:
         result = train_mfra(pot, loss, r_max=opt["r_max"], delta_r=opt["delta_r"], s=opt["s"],
                             seed=m["seed"], **common)
-    metrics.close()
+    if metrics is not None:
+        metrics.close()
     best = result.potential
     on_checkpoint(best)
-    best.save(out / "potential.mtp", mlip_compatible=False)
-    if best.format == "full":
-        best.save(out / "potential_mlip.mtp", mlip_compatible=True)
+    if root:
+        best.save(out / "potential.mtp", mlip_compatible=False)
+        if best.format == "full":
+            best.save(out / "potential_mlip.mtp", mlip_compatible=True)
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
               "seconds": time.perf_counter() - t_start, "format": best.format, "ranks": list(best.ranks),
               "radial_parameters": best.parameter_count(), "train": errors(best, train),
               "validation": errors(best, val) if val else None}
-    (out / "report.json").write_text(json.dumps(report, indent=1))
+    if root:
+        (out / "report.json").write_text(json.dumps(report, indent=1))
     for name in ("train", "validation"):
         if report[name]:
             e = report[name]["all"]
