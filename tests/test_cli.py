@@ -85,6 +85,7 @@ optimizer:
 output:
   directory: {tmp_path / 'run'}
   checkpoint_every: 2
+  validation_every: 2
 {extra}"""
     (tmp_path / "train.yaml").write_text(text)
     return tmp_path / "train.yaml"
@@ -102,9 +103,19 @@ def test_train_command_writes_potential_metrics_checkpoint_report(tmp_path, caps
     assert pot.format == "mf" and pot.ranks == (2,) and pot.species == ["Li", "Na"]
     assert (run / "checkpoint.mtp").exists()
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    assert lines and all("loss" in l for l in lines)
+    assert lines and all("loss" in l and "train_force_rmse_meV_per_A" in l for l in lines)
+    assert [l["iteration"] for l in lines if "validation_energy_rmse_meV_per_atom" in l] == \
+        [l["iteration"] for l in lines if l["iteration"] % 2 == 0]
+    assert "train E" in out and "val E" in out
     report = json.loads((run / "report.json").read_text())
     assert report["validation"]["all"]["energy_meV_per_atom"]["n"] == 2
+    if method == "bfgs":  # BFGS's last iterate is its best: the logged errors are the report's
+        assert lines[-1]["train_energy_rmse_meV_per_atom"] == \
+            pytest.approx(report["train"]["all"]["energy_meV_per_atom"]["rmse"], rel=1e-9)
+        assert lines[-1]["train_force_rmse_meV_per_A"] == \
+            pytest.approx(report["train"]["all"]["forces_meV_per_A"]["rmse"], rel=1e-9)
+    for png in ("parity_train.png", "parity_validation.png", "learning_curve.png"):
+        assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # resume from the checkpoint
     main(["train", str(cfg), "--set", *extra, "optimizer.max_iter=2", "--resume", str(run / "checkpoint.mtp")])
     assert "resuming" in capsys.readouterr().out

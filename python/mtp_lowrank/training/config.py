@@ -25,7 +25,8 @@ SCHEMA = {
                   "gtol": (1e-8, (float, int)), "rel_decrease": (1e-9, (float, int)), "patience": (20, int),
                   "mu": (1e-3, (float, int)), "r_max": (None, int), "delta_r": (1, int), "s": (80, int),
                   "linear_init": (True, bool), "threads": (0, int)},
-    "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int)},
+    "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int), "validation_every": (10, int),
+               "plots": (True, bool)},
 }
 DEFAULTS = {sec: {k: v[0] for k, v in keys.items() if v[0] is not REQUIRED} for sec, keys in SCHEMA.items()}
 

@@ -57,15 +57,20 @@ class Loss:
 
     def __init__(self, template: Potential, images, energy_weight=1.0, force_weight=0.01,
                  stress_weight=0.0, energy_per_atom=True, stress="virial_per_atom",
-                 config_weights=None, n_threads=0, comm=None):
+                 config_weights=None, n_threads=0, comm=None, freeze_species=False):
         if stress not in STRESS_MODES:
             raise ValueError(f"stress must be one of {STRESS_MODES}, got {stress!r}")
         self.template = template
         self.n_threads = n_threads
+        # species_coeffs held fixed (e.g. at isolated-atom energies): their gradient is zero, so
+        # BFGS-type methods started from the identity never move them
+        self.freeze_species = freeze_species
+        self._recent = {}  # loss value -> training errors of that evaluation (see recent_errors)
         self.comm = comm if comm is not None and comm.Get_size() > 1 else None
         self.data = _core.TrainingSet()
         self.n_atoms = np.array([len(a) for a in images])
         self.groups = [a.info.get("group", "") for a in images]
+        self.has_forces = np.array([reference_data(a)[1] is not None for a in images])
         weights = np.ones(len(images)) if config_weights is None else np.asarray(config_weights, float)
         if self.comm is None:
             self.local_index = np.arange(len(images))
@@ -104,6 +109,13 @@ class Loss:
         """Loss, gradient (parameter_vector layout) and per-configuration residuals
         (energy_error, force_sq, virial_sq, loss_terms; over all configurations, or over
         `subset`, a list of configuration indices, in that order)."""
+        out = self._evaluate(potential, gradient, subset)
+        if gradient and self.freeze_species:
+            out["grad"][: potential.n_species] = 0.0
+        self._remember(potential, out, subset)
+        return out
+
+    def _evaluate(self, potential, gradient, subset):
         if self.comm is None:
             return _core.loss_and_gradient(potential._core, self.data, gradient, self.n_threads,
                                            [] if subset is None else list(subset))
@@ -126,6 +138,24 @@ class Loss:
             vals = res[key] if res is not None else np.zeros((0,) + shape)
             out[key] = gather_items(self.comm, mine, vals, len(wanted))
         return out
+
+    def _remember(self, potential, out, subset):
+        idx = np.arange(len(self)) if subset is None else np.asarray(subset, dtype=int)
+        n = self.n_atoms[idx]
+        e = np.asarray(out["energy_error"]) / n
+        n_f = 3 * n[self.has_forces[idx]].sum()
+        errors = {
+            "energy_rmse_meV_per_atom": float(np.sqrt(np.mean(e**2)) * 1e3) if len(e) else float("nan"),
+            "force_rmse_meV_per_A": float(np.sqrt(np.sum(out["force_sq"]) / n_f) * 1e3) if n_f else float("nan")}
+        self._recent[out["loss"]] = (errors, potential)
+        while len(self._recent) > 16:
+            self._recent.pop(next(iter(self._recent)))
+
+    def recent(self, loss_value):
+        """(training-set RMSEs {energy_rmse_meV_per_atom, force_rmse_meV_per_A}, potential) of a
+        recent evaluation that gave exactly `loss_value` (the optimizers report the loss of the
+        iterate they accept), or (None, None)."""
+        return self._recent.get(loss_value, (None, None))
 
     def __call__(self, x):
         res = self.evaluate(self.template.with_parameter_vector(x))

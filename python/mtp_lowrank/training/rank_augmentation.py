@@ -79,12 +79,14 @@ def train_mfra(pot: Potential, loss: Loss, r_max: int, delta_r: int = 1, s: int 
         budget = max_iter - used if rank >= r_max else min(s, max_iter - used)
         if budget <= 0:
             break
-        result = train_bfgs(pot, loss.for_template(pot), max_iter=budget, **bfgs_options)
-        for rec in result.history:
+
+        def live(rec, used=used, rank=rank):  # as each iteration happens (callers may look at the loss)
             rec = dict(rec, iteration=used + rec["iteration"], rank=rank)
             history.append(rec)
             if callback is not None:
                 callback(rec)
+
+        result = train_bfgs(pot, loss.for_template(pot), max_iter=budget, callback=live, **bfgs_options)
         if result.message == "interrupted":
             return TrainResult(result.potential, result.loss, used + result.iterations, "interrupted", history)
         used += max(result.iterations, 1)

@@ -15,7 +15,8 @@ from ..potential import Potential
 from .data import load_images, split
 from .distributed import is_root, world
 from .loss import Loss
-from .metrics import errors
+from .metrics import predictions, summarize
+from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, bfgs
 from .optimize import TrainResult, fit_linear
 from .rank_augmentation import train_mfra
@@ -88,13 +89,26 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
     metrics = (out / "metrics.jsonl").open("a") if root else None
     t_start = time.perf_counter()
 
+    every = out_cfg["validation_every"]
+
     def on_iteration(rec):
-        n_cfg = len(train)
         rank = rec.get("rank", pot.ranks[0] if pot.ranks else "-")
-        log(f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}  "
-            f"loss/config {rec['loss'] / n_cfg:.3e}  rank {rank}  {time.perf_counter() - t_start:8.1f} s")
+        rec = {k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}
+        train_err, current = loss.recent(rec["loss"])
+        line = (f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}")
+        if train_err:
+            rec.update({"train_" + k: v for k, v in train_err.items()})
+            line += (f"  train E {train_err['energy_rmse_meV_per_atom']:8.2f} meV/atom"
+                     f"  F {train_err['force_rmse_meV_per_A']:7.1f} meV/A")
+        if root and val and every and current is not None and rec["iteration"] % every == 0:
+            v = summarize(predictions(current, val), by_group=False)["all"]
+            rec["validation_energy_rmse_meV_per_atom"] = v["energy_meV_per_atom"]["rmse"]
+            rec["validation_force_rmse_meV_per_A"] = v["forces_meV_per_A"]["rmse"]
+            line += (f"  val E {rec['validation_energy_rmse_meV_per_atom']:8.2f}"
+                     f"  F {rec['validation_force_rmse_meV_per_A']:7.1f}")
+        log(f"{line}  rank {rank}  {time.perf_counter() - t_start:8.1f} s")
         if metrics is not None:
-            metrics.write(json.dumps({k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}) + "\n")
+            metrics.write(json.dumps(rec) + "\n")
             metrics.flush()
 
     def on_checkpoint(p):
@@ -135,12 +149,21 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
         best.save(out / "potential.mtp", mlip_compatible=False)
         if best.format == "full":
             best.save(out / "potential_mlip.mtp", mlip_compatible=True)
+    seconds = time.perf_counter() - t_start
+    pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
-              "seconds": time.perf_counter() - t_start, "format": best.format, "ranks": list(best.ranks),
-              "radial_parameters": best.parameter_count(), "train": errors(best, train),
-              "validation": errors(best, val) if val else None}
+              "seconds": seconds, "format": best.format, "ranks": list(best.ranks),
+              "radial_parameters": best.parameter_count(),
+              **{name: summarize(p) if p is not None else None for name, p in pred.items()}}
     if root:
         (out / "report.json").write_text(json.dumps(report, indent=1))
+        if out_cfg["plots"]:
+            for name, p in pred.items():
+                if p is not None:
+                    parity_plot(p, out / f"parity_{name}.png", title=f"{name} ({best.format}, {len(p['groups'])} configurations)")
+            records = read_metrics(out / "metrics.jsonl")
+            if records:
+                learning_curve_plot(records, out / "learning_curve.png", title=f"{best.format} {list(best.ranks)}")
     for name in ("train", "validation"):
         if report[name]:
             e = report[name]["all"]
