@@ -163,3 +163,41 @@ def test_train_under_mpirun_matches_one_process(tmp_path, capsys):
     a = Potential.load(tmp_path / "one" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "two" / "potential.mtp").parameter_vector()
     np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("method", ["bfgs", "rmf", "mfra"])
+def test_isolated_atom_energies_are_kept(tmp_path, capsys, method):
+    """With data.isolated_atom_energies the species coefficients stay at those energies through
+    training, so a lone atom of the trained potential has exactly its isolated-atom energy."""
+    from ase import Atoms
+
+    cfg = _write_config(tmp_path)
+    extra = ["optimizer.method=" + method, "data.isolated_atom_energies={Li: -1.25, Na: -2.5}"]
+    extra += ["optimizer.r_max=2", "optimizer.s=3"] if method == "mfra" else []
+    main(["train", str(cfg), "--set", *extra])
+    assert "fixed at the isolated-atom energies" in capsys.readouterr().out
+    pot = Potential.load(tmp_path / "run" / "potential.mtp")
+    np.testing.assert_array_equal(pot.species_coeffs, [-1.25, -2.5])
+    assert np.any(pot.moment_coeffs != 0)
+    for symbol, energy in (("Li", -1.25), ("Na", -2.5)):
+        assert pot.evaluate(Atoms(symbol, positions=[[0, 0, 0]]))["energy"] == energy
+    with pytest.raises(SystemExit, match="no energy for Na"):
+        main(["train", str(cfg), "--set", "data.isolated_atom_energies={Li: -1.0}"])
+    with pytest.raises(SystemExit, match="isolated_atom_energies.Li' must be a number"):
+        main(["train", str(cfg), "--set", "data.isolated_atom_energies={Li: low, Na: -1.0}"])
+
+
+def test_ensemble_reports_mean_and_std_over_seeds(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "model.ensemble=3", "model.seed=4", "optimizer.max_iter=3"])
+    assert "ensemble of 3" in capsys.readouterr().out
+    run = tmp_path / "run"
+    members = [json.loads((run / f"seed_{s}" / "report.json").read_text()) for s in (4, 5, 6)]
+    pots = [Potential.load(run / f"seed_{s}" / "potential.mtp").parameter_vector() for s in (4, 5, 6)]
+    assert not np.array_equal(pots[0], pots[1]) and not np.array_equal(pots[1], pots[2])
+    summary = json.loads((run / "ensemble_report.json").read_text())
+    vals = [m["validation"]["all"]["forces_meV_per_A"]["rmse"] for m in members]
+    got = summary["validation"]["forces_meV_per_A"]["rmse"]
+    assert summary["members"] == 3
+    assert got["mean"] == pytest.approx(np.mean(vals), rel=1e-12)
+    assert got["std"] == pytest.approx(np.std(vals, ddof=1), rel=1e-12) and got["std"] > 0

@@ -34,6 +34,17 @@ def test_linear_least_squares_recovers_linear_parameters():
     np.testing.assert_allclose(fitted.species_coeffs, teacher.species_coeffs, rtol=1e-6, atol=1e-8)
 
 
+def test_linear_least_squares_with_fixed_species_coeffs():
+    teacher = random_potential(level=6, n_species=2, seed=1)
+    images = labelled(teacher, count=20)
+    student = teacher.replace(species_coeffs=np.zeros(2), moment_coeffs=np.zeros(teacher.n_basis_functions))
+    fitted = fit_linear(student, images, ridge=0.0, fixed_species_coeffs=teacher.species_coeffs)
+    np.testing.assert_array_equal(fitted.species_coeffs, teacher.species_coeffs)
+    np.testing.assert_allclose(fitted.moment_coeffs, teacher.moment_coeffs, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="needs 2 values"):
+        fit_linear(student, images, fixed_species_coeffs=[1.0])
+
+
 @pytest.mark.parametrize("fmt", ["full", "mf", "tt"])
 def test_bfgs_lowers_the_loss_and_keeps_the_best(fmt):
     teacher = random_potential(level=8, n_species=2, seed=3)

@@ -14,10 +14,12 @@ __all__ = ["DEFAULTS", "load_config", "validate", "apply_overrides"]
 REQUIRED = object()
 SCHEMA = {
     "data": {"train": (REQUIRED, (str, list)), "validation": (None, (str, list)),
-             "validation_fraction": (0.1, (float, int)), "seed": (0, int), "species": (None, list)},
+             "validation_fraction": (0.1, (float, int)), "seed": (0, int), "species": (None, list),
+             "isolated_atom_energies": (None, dict)},
     "model": {"level": (16, int), "min_dist": (REQUIRED, (float, int)), "max_dist": (REQUIRED, (float, int)),
               "radial_basis_size": (8, int), "representation": ("full", ["full", "mf", "tt"]),
-              "rank": (None, int), "ranks": (None, list), "init": (None, str), "seed": (0, int)},
+              "rank": (None, int), "ranks": (None, list), "init": (None, str), "seed": (0, int),
+              "ensemble": (1, int)},
     "loss": {"energy_weight": (1.0, (float, int)), "force_weight": (0.01, (float, int)),
              "stress_weight": (0.0, (float, int)), "energy_per_atom": (True, bool),
              "stress": ("virial_per_atom", ["virial_per_atom", "stress", "virial"])},
@@ -76,6 +78,12 @@ def validate(raw: dict) -> dict:
         raise ConfigError("'model.rank' is required for representation mf")
     if m["representation"] == "tt" and (not m["ranks"] or len(m["ranks"]) != 3):
         raise ConfigError("'model.ranks' (three integers) is required for representation tt")
+    iso = cfg["data"]["isolated_atom_energies"]
+    for name, value in (iso or {}).items():
+        if not isinstance(value, (float, int)) or isinstance(value, bool):
+            raise ConfigError(f"'data.isolated_atom_energies.{name}' must be a number (eV); got {value!r}")
+    if cfg["model"]["ensemble"] < 1:
+        raise ConfigError("'model.ensemble' must be at least 1")
     method = cfg["optimizer"]["method"]
     if method == "rmf" and m["representation"] != "mf":
         raise ConfigError("'optimizer.method: rmf' needs 'model.representation: mf'")

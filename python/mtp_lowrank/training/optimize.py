@@ -23,12 +23,14 @@ __all__ = ["fit_linear", "train_bfgs", "TrainResult"]
 
 
 def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge: float = 1e-10,
-               comm=None) -> Potential:
+               comm=None, fixed_species_coeffs=None) -> Potential:
     """Exact least squares for (species_coeffs, moment_coeffs) on the energies, radial
     parameters fixed (as MLIP does before and during training). The energy is linear in them:
     E = sum_z n_z c_z + sum_alpha xi_alpha sum_i B_alpha(i). `ridge` (relative to the mean
     diagonal) keeps rank-deficient systems well posed. With an MPI communicator each rank
-    evaluates its share of `images` and the normal equations are summed."""
+    evaluates its share of `images` and the normal equations are summed.
+    `fixed_species_coeffs` (e.g. isolated-atom energies, one per species) are kept, and only
+    moment_coeffs are solved for."""
     share = range(len(images))
     if comm is not None and comm.Get_size() > 1:
         share = partition([len(a) for a in images], comm.Get_size())[comm.Get_rank()]
@@ -42,13 +44,22 @@ def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge
         scale = 1.0 / len(atoms) if energy_per_atom else 1.0
         a[row] = np.concatenate([g["grad_species"], g["grad_moment"]]) * scale
         b[row] = energy * scale
+    ns = potential.n_species
+    fixed = None if fixed_species_coeffs is None else np.asarray(fixed_species_coeffs, float)
+    if fixed is not None:
+        if fixed.shape != (ns,):
+            raise ValueError(f"fixed_species_coeffs needs {ns} values, got shape {fixed.shape}")
+        b = b - a[:, :ns] @ fixed
+        a = a[:, ns:]
     ata, atb = a.T @ a, a.T @ b
     if comm is not None and comm.Get_size() > 1:
         both = sum_over_ranks(comm, np.concatenate([ata.ravel(), atb]))
+        n = len(atb)
         ata, atb = both[: n * n].reshape(n, n), both[n * n:]
     ata[np.diag_indices_from(ata)] += ridge * max(np.trace(ata) / len(ata), 1e-300)
     x = np.linalg.solve(ata, atb)
-    ns = potential.n_species
+    if fixed is not None:
+        x = np.concatenate([fixed, x])
     return potential.replace(species_coeffs=x[:ns], moment_coeffs=x[ns:])
 
 

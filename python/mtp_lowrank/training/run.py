@@ -4,11 +4,13 @@ and on Ctrl-C, and writes the final potential and an error report."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from ..potential import Potential
@@ -34,9 +36,15 @@ def _species_of(images):
 def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -> dict:
     """Under `mpirun -np K` (comm="auto" finds it) every rank reads the data, takes a share of
     the training configurations, and runs the same optimizer steps on the summed loss and
-    gradient; rank 0 alone prints and writes files."""
-    d, m, lo, opt, out_cfg = cfg["data"], cfg["model"], cfg["loss"], cfg["optimizer"], cfg["output"]
+    gradient; rank 0 alone prints and writes files. model.ensemble > 1 trains that many models
+    (see run_ensemble)."""
     comm = world() if comm == "auto" else comm
+    if cfg["model"]["ensemble"] > 1:
+        if resume:
+            raise ValueError("--resume continues one run: resume an ensemble member from its own directory "
+                             "with model.ensemble=1 and model.seed set to the member's seed")
+        return run_ensemble(cfg, log=log, comm=comm)
+    d, m, lo, opt, out_cfg = cfg["data"], cfg["model"], cfg["loss"], cfg["optimizer"], cfg["output"]
     root = is_root(comm)
     if not root:
         def log(*args, **kwargs):
@@ -56,6 +64,14 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
         train, val = split(train, d["validation_fraction"], d["seed"])
     species = species or _species_of(train + val)
     log(f"{len(train)} training / {len(val)} validation configurations; species {' '.join(species)}")
+    iso = None
+    if d["isolated_atom_energies"] is not None:
+        missing = [s for s in species if s not in d["isolated_atom_energies"]]
+        if missing:
+            raise ValueError(f"data.isolated_atom_energies has no energy for {', '.join(missing)}")
+        iso = [float(d["isolated_atom_energies"][s]) for s in species]
+        log("species_coeffs fixed at the isolated-atom energies: "
+            + ", ".join(f"{s} {e:.6g} eV" for s, e in zip(species, iso)))
 
     state = None
     if resume:
@@ -79,11 +95,13 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
                 pot = pot.to_mf(m["rank"])
             elif m["representation"] == "tt":
                 pot = pot.to_tt(m["ranks"])
+        if iso is not None:
+            pot = pot.replace(species_coeffs=iso)
         if opt["linear_init"]:
-            pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm)
+            pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm, fixed_species_coeffs=iso)
     loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
-                n_threads=threads, comm=comm)
+                n_threads=threads, comm=comm, freeze_species=iso is not None)
     if comm is not None:
         log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
     metrics = (out / "metrics.jsonl").open("a") if root else None
@@ -171,3 +189,45 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
                 f"F rmse {e['forces_meV_per_A']['rmse']:.1f} meV/A   S rmse {e['stress_GPa']['rmse']:.3f} GPa")
     log(f"{result.message}; wrote {out / 'potential.mtp'} and {out / 'report.json'}")
     return report
+
+
+def _mean_std(values):
+    v = np.asarray(values, float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+
+
+def ensemble_summary(reports: list[dict]) -> dict:
+    """Mean and sample standard deviation (ddof=1) over ensemble members of every RMSE and MAE
+    in their reports (train and validation, overall), of the final loss and of the time."""
+    out = {"members": len(reports), "loss": _mean_std([r["loss"] for r in reports]),
+           "seconds": _mean_std([r["seconds"] for r in reports])}
+    for part in ("train", "validation"):
+        if reports[0][part] is None:
+            continue
+        out[part] = {q: {stat: _mean_std([r[part]["all"][q][stat] for r in reports]) for stat in ("rmse", "mae")}
+                     for q in reports[0][part]["all"]}
+    return out
+
+
+def run_ensemble(cfg: dict, log=print, comm=None) -> dict:
+    """model.ensemble models that differ only in the seed of their random initialisation
+    (model.seed, model.seed + 1, ...), each in its own directory seed_<seed>/ under
+    output.directory, same data split; writes ensemble_report.json (mean +- std)."""
+    k, seed0 = cfg["model"]["ensemble"], cfg["model"]["seed"]
+    out = Path(cfg["output"]["directory"])
+    reports = []
+    for member in range(k):
+        sub = copy.deepcopy(cfg)
+        sub["model"].update(ensemble=1, seed=seed0 + member)
+        sub["output"]["directory"] = str(out / f"seed_{seed0 + member}")
+        log(f"ensemble member {member + 1}/{k}: seed {seed0 + member}")
+        reports.append(run_training(sub, log=log, comm=comm))
+    summary = ensemble_summary(reports)
+    if is_root(comm):
+        (out / "ensemble_report.json").write_text(json.dumps(summary, indent=1))
+    for part in ("train", "validation"):
+        if part in summary:
+            e, f = summary[part]["energy_meV_per_atom"]["rmse"], summary[part]["forces_meV_per_A"]["rmse"]
+            log(f"ensemble of {k}, {part:10} E rmse {e['mean']:.2f} +- {e['std']:.2f} meV/atom   "
+                f"F rmse {f['mean']:.1f} +- {f['std']:.1f} meV/A")
+    return summary
