@@ -134,14 +134,23 @@ def test_bad_configuration_names_the_key(tmp_path, override, message):
     assert message in str(e.value)
 
 
-def test_bfgs_resume_is_exact(tmp_path, capsys):
+@pytest.mark.parametrize("method,stop", [("bfgs", 3), ("rmf", 3), ("mfra", 2), ("mfra", 4)])
+def test_resume_is_exact(tmp_path, capsys, method, stop):
+    """A run stopped after `stop` iterations and resumed from its checkpoint ends bit for bit
+    where the uninterrupted run ends (MFRA: stopped inside the first stage, or just after the
+    rank augmentation)."""
     cfg = _write_config(tmp_path)
-    main(["train", str(cfg), "--set", "optimizer.max_iter=6", "output.directory=" + str(tmp_path / "straight")])
-    main(["train", str(cfg), "--set", "optimizer.max_iter=3", "output.checkpoint_every=3",
+    opts = ["optimizer.method=" + method] + (["optimizer.r_max=2", "optimizer.s=3"] if method == "mfra" else [])
+    main(["train", str(cfg), "--set", *opts, "optimizer.max_iter=6", "output.directory=" + str(tmp_path / "straight")])
+    main(["train", str(cfg), "--set", *opts, f"optimizer.max_iter={stop}", "output.checkpoint_every=1",
           "output.directory=" + str(tmp_path / "part")])
-    main(["train", str(cfg), "--set", "optimizer.max_iter=6", "output.directory=" + str(tmp_path / "part"),
+    main(["train", str(cfg), "--set", *opts, "optimizer.max_iter=6", "output.directory=" + str(tmp_path / "part"),
           "--resume", str(tmp_path / "part" / "checkpoint.mtp")])
     assert "resuming exactly" in capsys.readouterr().out
+    if method != "bfgs":
+        with pytest.raises(SystemExit, match="written by optimizer.method"):
+            main(["train", str(cfg), "--set", "optimizer.method=bfgs", "output.directory=" + str(tmp_path / "part"),
+                  "--resume", str(tmp_path / "part" / "checkpoint.mtp")])
     a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
     np.testing.assert_array_equal(a, b)

@@ -70,6 +70,7 @@ class TrainResult:
     iterations: int
     message: str
     history: list = field(default_factory=list)  # one dict per iteration
+    state: object = None          # the optimizer's final state, where it can resume from one
 
 
 def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: float = 1e-8,

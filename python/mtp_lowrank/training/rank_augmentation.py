@@ -7,19 +7,24 @@ Start at rank r = delta_r from random factors. Every `s` BFGS iterations, while 
   h = argmin_h L(xi, X + h U_d S_d V_d^T)   (a 1-D search; h = 0 is allowed, so L never rises),
   U <- [U, h U_d S_d^1/2],  V <- [V, V_d S_d^1/2]   (so U V^T = X + h U_d S_d V_d^T),
 then BFGS continues with a fresh inverse-Hessian approximation (the parameter space changed
-shape, the old curvature pairs do not carry over). At r_max BFGS runs to convergence.
+shape, the old curvature pairs do not carry over). At r_max BFGS runs to convergence. The BFGS
+is the resumable one of bfgs.py, so an MFRA run resumes exactly from its saved state.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ..potential import Potential
 from .loss import Loss
-from .optimize import TrainResult, train_bfgs
+from .bfgs import BFGSState, bfgs
+from .optimize import TrainResult
 
-__all__ = ["train_mfra"]
+__all__ = ["MFRAState", "train_mfra", "augment_rank"]
 
 
 def _radial_gradient(pot: Potential, loss: Loss) -> np.ndarray:
@@ -59,26 +64,57 @@ def augment_rank(pot: Potential, loss: Loss, delta_r: int) -> tuple[Potential, f
     return with_step(h), h
 
 
+@dataclass
+class MFRAState:
+    """Where MFRA is: iterations done before the current BFGS stage, that stage's BFGS state
+    (the rank is the shape of its parameters) and the MFRA history. Enough to continue exactly."""
+    used: int
+    stage: BFGSState
+    history: list = field(default_factory=list)
+
+    def save(self, path) -> None:
+        st = self.stage
+        np.savez(path, method="mfra", used=self.used, mfra_history=json.dumps(self.history), x=st.x, f=st.f,
+                 g=st.g, h=st.h, iteration=st.iteration, best_x=st.best_x, best_f=st.best_f,
+                 seconds=st.seconds, history=json.dumps(st.history))
+
+    @classmethod
+    def load(cls, path) -> "MFRAState":
+        z = np.load(path)
+        if "used" not in z:
+            raise ValueError(f"{path} is not an MFRA optimizer state")
+        return cls(used=int(z["used"]), stage=BFGSState.load(path), history=json.loads(str(z["mfra_history"])))
+
+
 def train_mfra(pot: Potential, loss: Loss, r_max: int, delta_r: int = 1, s: int = 80,
-               max_iter: int = 1000, seed: int | None = 0, callback=None, **bfgs_options) -> TrainResult:
+               max_iter: int = 1000, seed: int | None = 0, callback=None, gtol: float = 1e-8,
+               rel_decrease: float = 1e-9, patience: int = 20, checkpoint_every: int = 0,
+               on_checkpoint=None, state: MFRAState | None = None, on_state=None) -> TrainResult:
     """Train an MF potential from rank delta_r up to r_max. `pot` gives basis, species and
     linear parameters; its radial factors are replaced by random rank-delta_r ones (seeded)
-    unless it is already an mf potential of rank delta_r."""
+    unless it is already an mf potential of rank delta_r. Each stage runs the resumable BFGS
+    (bfgs.py). `state` (MFRAState, with `pot` of the stage's rank, e.g. its checkpoint) resumes
+    exactly; on_state(state) runs with every checkpoint, on Ctrl-C and at the end."""
     nt, nf, nb = pot.n_species, pot.radial_funcs_count, pot.radial_basis_size
-    if not (pot.format == "mf" and pot.ranks == (delta_r,)):
+    if state is not None:
+        if state.stage.x.shape != pot.parameter_vector().shape:
+            raise ValueError("the MFRA state does not match the potential (rank, species or basis)")
+    elif not (pot.format == "mf" and pot.ranks == (delta_r,)):
         rng = np.random.default_rng(seed)
         scale = 1.0 / np.sqrt(nb)
         u = rng.normal(size=(nt * nt, delta_r)) * scale
         v = rng.normal(size=(nf * nb, delta_r)) * scale
         pot = pot.replace(factors=[u, v], format="mf", ranks=[delta_r])
-    history: list[dict] = []
-    used = 0
+    history: list[dict] = state.history if state is not None else []
+    used = state.used if state is not None else 0
+    stage = state.stage if state is not None else None
     message = ""
     while True:
         rank = pot.ranks[0]
         budget = max_iter - used if rank >= r_max else min(s, max_iter - used)
         if budget <= 0:
             break
+        template = pot
 
         def live(rec, used=used, rank=rank):  # as each iteration happens (callers may look at the loss)
             rec = dict(rec, iteration=used + rec["iteration"], rank=rank)
@@ -86,13 +122,24 @@ def train_mfra(pot: Potential, loss: Loss, r_max: int, delta_r: int = 1, s: int 
             if callback is not None:
                 callback(rec)
 
-        result = train_bfgs(pot, loss.for_template(pot), max_iter=budget, callback=live, **bfgs_options)
-        if result.message == "interrupted":
-            return TrainResult(result.potential, result.loss, used + result.iterations, "interrupted", history)
-        used += max(result.iterations, 1)
-        pot, message = result.potential, result.message
-        if rank >= r_max:
-            break
+        def checkpoint(st, used=used, template=template):
+            if on_checkpoint is not None:
+                on_checkpoint(template.with_parameter_vector(st.best_x))
+            if on_state is not None:
+                on_state(MFRAState(used, st, history))
+
+        st, msg = bfgs(loss.for_template(template), None if stage is not None else template.parameter_vector(),
+                       state=stage, max_iter=budget, gtol=gtol, rel_decrease=rel_decrease, patience=patience,
+                       callback=live, checkpoint_every=checkpoint_every, on_checkpoint=checkpoint)
+        stage = None
+        pot, message = template.with_parameter_vector(st.best_x), msg
+        if msg == "interrupted":
+            return TrainResult(pot, st.best_f, used + st.iteration, msg, history, MFRAState(used, st, history))
+        if rank >= r_max or used + st.iteration >= max_iter:  # done, or out of iterations: no
+            if on_state is not None:                              # augmentation without a stage after it
+                on_state(MFRAState(used, st, history))
+            return TrainResult(pot, st.best_f, used + st.iteration, message, history, MFRAState(used, st, history))
+        used += max(st.iteration, 1)
         pot, h = augment_rank(pot, loss, min(delta_r, r_max - rank))
         history.append({"iteration": used, "rank": pot.ranks[0], "augmented_with_step": h,
                         "loss": loss.for_template(pot).evaluate(pot, gradient=False)["loss"]})

@@ -19,8 +19,9 @@ Geometry (Absil, Mahony, Sepulchre; Vandereycken 2013), all in factored form:
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from .bfgs import bfgs_update, stalled
 from .loss import Loss
 from .optimize import TrainResult
 
-__all__ = ["FixedRankPoint", "train_rmf", "rmf_parameter_count"]
+__all__ = ["FixedRankPoint", "RMFState", "train_rmf", "rmf_parameter_count"]
 
 
 def rmf_parameter_count(m: int, n: int, r: int) -> int:
@@ -117,17 +118,53 @@ def _point_from_mf(pot: Potential) -> FixedRankPoint:
     return FixedRankPoint(qu @ cu, cs, qv @ cvt.T)
 
 
+@dataclass
+class RMFState:
+    """Everything R-MF needs to continue exactly: the iterate (linear part and the point's
+    factors, which fix the tangent coordinates), loss, gradient and inverse Hessian in those
+    coordinates, the iteration count and the history."""
+    lin: np.ndarray
+    u: np.ndarray
+    s: np.ndarray
+    v: np.ndarray
+    f: float
+    g: np.ndarray
+    h: np.ndarray
+    iteration: int = 0
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+
+    @property
+    def point(self) -> FixedRankPoint:
+        return FixedRankPoint(self.u, self.s, self.v)
+
+    def save(self, path) -> None:
+        np.savez(path, method="rmf", lin=self.lin, u=self.u, s=self.s, v=self.v, f=self.f, g=self.g, h=self.h,
+                 iteration=self.iteration, seconds=self.seconds, history=json.dumps(self.history))
+
+    @classmethod
+    def load(cls, path) -> "RMFState":
+        z = np.load(path)
+        if "u" not in z:
+            raise ValueError(f"{path} is not an R-MF optimizer state")
+        return cls(lin=z["lin"], u=z["u"], s=z["s"], v=z["v"], f=float(z["f"]), g=z["g"], h=z["h"],
+                   iteration=int(z["iteration"]), seconds=float(z["seconds"]),
+                   history=json.loads(str(z["history"])))
+
+
 def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-8, mu: float = 1e-3,
               rel_decrease: float = 1e-9, patience: int = 20, callback=None, checkpoint_every: int = 0,
-              on_checkpoint=None) -> TrainResult:
+              on_checkpoint=None, state: RMFState | None = None, on_state=None) -> TrainResult:
     """Riemannian BFGS for an mf potential of rank r (the rank stays r). Linear parameters
-    (species and moment coefficients) are the Euclidean factor of the product manifold."""
+    (species and moment coefficients) are the Euclidean factor of the product manifold.
+    max_iter counts all iterations, those before a resume included. `state` (RMFState) resumes
+    exactly; on_state(state) runs with every checkpoint and at the end (save it to resume).
+    The result's `state` is the final RMFState."""
     if pot.format != "mf":
         raise ValueError("R-MF trains an mf potential: convert with to_mf(rank) first")
     nt, nf, nb = pot.n_species, pot.radial_funcs_count, pot.radial_basis_size
     m, n = nt * nt, nf * nb
     n_lin = pot.n_species + pot.n_basis_functions
-    shape = (nt, nt, nf, nb)
 
     def as_potential(lin, point):
         root = np.sqrt(point.s)
@@ -140,28 +177,39 @@ def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-
         g = res["grad"]
         return res["loss"], np.concatenate([g[:n_lin], point.coords(g[n_lin:].reshape(m, n))])
 
-    lin = np.concatenate([pot.species_coeffs, pot.moment_coeffs])
-    point = _point_from_mf(pot)
-    f, g = value_and_grad(lin, point)
-    dim = n_lin + point.dim
-    history: list[dict] = []
-    t0 = time.perf_counter()
-    state = {"lin": lin, "point": point, "f": f}  # last accepted iterate (for Ctrl-C)
+    if state is None:
+        lin = np.concatenate([pot.species_coeffs, pot.moment_coeffs])
+        point = _point_from_mf(pot)
+        f, g = value_and_grad(lin, point)
+        state = RMFState(lin=lin, u=point.u, s=point.s, v=point.v, f=float(f), g=g, h=np.eye(n_lin + point.dim))
+    elif state.lin.shape != (n_lin,) or state.u.shape[0] != m or state.v.shape[0] != n:
+        raise ValueError("the R-MF state does not match the potential (species, level or radial basis)")
+
+    def checkpoint():
+        if on_checkpoint is not None:
+            on_checkpoint(as_potential(state.lin, state.point))
+        if on_state is not None:
+            on_state(state)
+
+    t0 = time.perf_counter() - state.seconds
     try:
-        lin, point, f, message = _rbfgs_loop(
-            lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_iter, gtol, mu,
-            rel_decrease, patience, callback, checkpoint_every, on_checkpoint, history, t0, state)
+        message = _rbfgs_loop(state, value_and_grad, n_lin, max_iter, gtol, mu, rel_decrease, patience,
+                              callback, checkpoint_every, checkpoint, t0)
     except KeyboardInterrupt:
         message = "interrupted"
-        lin, point, f = state["lin"], state["point"], state["f"]
-    return TrainResult(as_potential(lin, point), float(f), len(history), message, history)
+        checkpoint()
+    if on_state is not None and message != "interrupted":
+        on_state(state)
+    return TrainResult(as_potential(state.lin, state.point), float(state.f), state.iteration, message,
+                       state.history, state)
 
 
-def _rbfgs_loop(lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_iter, gtol, mu,
-                rel_decrease, patience, callback, checkpoint_every, on_checkpoint, history, t0, state):
-    h = np.eye(dim)
+def _rbfgs_loop(state, value_and_grad, n_lin, max_iter, gtol, mu, rel_decrease, patience, callback,
+                checkpoint_every, checkpoint, t0):
+    dim = len(state.g)
     message = "maximum number of iterations reached"
-    for it in range(1, max_iter + 1):
+    while state.iteration < max_iter:
+        lin, point, f, g, h = state.lin, state.point, state.f, state.g, state.h
         if np.linalg.norm(g) < gtol:
             message = "gradient norm below gtol"
             break
@@ -187,17 +235,19 @@ def _rbfgs_loop(lin, point, f, g, value_and_grad, as_potential, n_lin, dim, max_
         tm_full[n_lin:, n_lin:] = tm
         s_vec = tm_full @ (t * p)
         y_vec = g_new - tm_full @ g
-        h = bfgs_update(tm_full @ h @ np.linalg.inv(tm_full), s_vec, y_vec, it == 1)
-        lin, point, f, g = lin_new, point_new, f_new, g_new
-        state.update(lin=lin, point=point, f=f)
-        record = {"iteration": it, "loss": float(f), "grad_norm": float(np.linalg.norm(g)),
-                  "step": t, "seconds": time.perf_counter() - t0}
-        history.append(record)
+        h = bfgs_update(tm_full @ h @ np.linalg.inv(tm_full), s_vec, y_vec, state.iteration == 0)
+        state.lin, state.u, state.s, state.v = lin_new, point_new.u, point_new.s, point_new.v
+        state.f, state.g, state.h = float(f_new), g_new, h
+        state.iteration += 1
+        state.seconds = time.perf_counter() - t0
+        record = {"iteration": state.iteration, "loss": state.f, "grad_norm": float(np.linalg.norm(g_new)),
+                  "step": t, "seconds": state.seconds}
+        state.history.append(record)
         if callback is not None:
             callback(record)
-        if on_checkpoint is not None and checkpoint_every and it % checkpoint_every == 0:
-            on_checkpoint(as_potential(lin, point))
-        if stalled(history, patience, rel_decrease):
+        if checkpoint_every and state.iteration % checkpoint_every == 0:
+            checkpoint()
+        if stalled(state.history, patience, rel_decrease):
             message = "relative decrease below rel_decrease"
             break
-    return lin, point, f, message
+    return message

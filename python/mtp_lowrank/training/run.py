@@ -21,8 +21,8 @@ from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, bfgs
 from .optimize import TrainResult, fit_linear
-from .rank_augmentation import train_mfra
-from .riemannian import train_rmf
+from .rank_augmentation import MFRAState, train_mfra
+from .riemannian import RMFState, train_rmf
 
 __all__ = ["run_training"]
 
@@ -77,11 +77,18 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
     if resume:
         pot = Potential.load(resume, species=species)
         state_file = Path(resume).with_name(Path(resume).stem + "_state.npz")
-        if opt["method"] == "bfgs" and state_file.exists():
-            state = BFGSState.load(state_file)
-            if state.x.shape != pot.parameter_vector().shape:
+        if state_file.exists():
+            with np.load(state_file) as z:
+                saved_by = str(z["method"]) if "method" in z else "bfgs"
+            if saved_by != opt["method"]:
+                raise ValueError(f"{state_file} was written by optimizer.method {saved_by}, "
+                                 f"not {opt['method']}: resume with the same method")
+            state = {"bfgs": BFGSState, "rmf": RMFState, "mfra": MFRAState}[saved_by].load(state_file)
+            x = state.x if saved_by == "bfgs" else state.stage.x if saved_by == "mfra" else None
+            if x is not None and x.shape != pot.parameter_vector().shape:
                 raise ValueError(f"{state_file} does not match the parameters of {resume}")
-            log(f"resuming exactly from {resume} and {state_file.name} (iteration {state.iteration})")
+            done = state.iteration if saved_by != "mfra" else state.used + state.stage.iteration
+            log(f"resuming exactly from {resume} and {state_file.name} (iteration {done})")
         else:
             log(f"resuming from {resume} (parameters only: the optimizer's curvature estimate restarts)")
     else:
@@ -133,6 +140,10 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
         if root:
             p.save(out / "checkpoint.mtp", mlip_compatible=False)
 
+    def on_state(st):  # with every checkpoint: what --resume needs to continue exactly
+        if root:
+            st.save(out / "checkpoint_state.npz")
+
     common = dict(max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
                   patience=opt["patience"], callback=on_iteration, checkpoint_every=out_cfg["checkpoint_every"],
                   on_checkpoint=on_checkpoint)
@@ -144,8 +155,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
 
         def save_state(st):
             on_checkpoint(template.with_parameter_vector(st.best_x))
-            if root:
-                st.save(out / "checkpoint_state.npz")
+            on_state(st)
 
         st, message = bfgs(fun, None if state else pot.parameter_vector(), state=state,
                            max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
@@ -155,10 +165,10 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
         result = TrainResult(template.with_parameter_vector(st.best_x), st.best_f, st.iteration, message,
                              st.history)
     elif opt["method"] == "rmf":
-        result = train_rmf(pot, loss.for_template(pot), mu=opt["mu"], **common)
+        result = train_rmf(pot, loss.for_template(pot), mu=opt["mu"], state=state, on_state=on_state, **common)
     else:
         result = train_mfra(pot, loss, r_max=opt["r_max"], delta_r=opt["delta_r"], s=opt["s"],
-                            seed=m["seed"], **common)
+                            seed=m["seed"], state=state, on_state=on_state, **common)
     if metrics is not None:
         metrics.close()
     best = result.potential
