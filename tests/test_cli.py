@@ -210,3 +210,12 @@ def test_ensemble_reports_mean_and_std_over_seeds(tmp_path, capsys):
     assert summary["members"] == 3
     assert got["mean"] == pytest.approx(np.mean(vals), rel=1e-12)
     assert got["std"] == pytest.approx(np.std(vals, ddof=1), rel=1e-12) and got["std"] > 0
+
+
+def test_linear_fit_to_the_whole_loss_from_the_command_line(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "optimizer.linear_fit=loss", "optimizer.max_iter=2"])
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if "fitted to the whole loss" in l)
+    before, after = (float(w) for w in line.split(":")[1].split("(")[0].split("->"))
+    assert after < before

@@ -8,7 +8,7 @@ import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from mtp_lowrank import Potential
-from mtp_lowrank.training import Loss, fit_linear, train_bfgs
+from mtp_lowrank.training import Loss, fit_linear, fit_linear_to_loss, train_bfgs
 
 from conftest import random_atoms, random_potential
 
@@ -32,6 +32,30 @@ def test_linear_least_squares_recovers_linear_parameters():
     fitted = fit_linear(student, images, ridge=0.0)
     np.testing.assert_allclose(fitted.moment_coeffs, teacher.moment_coeffs, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(fitted.species_coeffs, teacher.species_coeffs, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("fmt", ["full", "mf", "tt"])
+def test_linear_fit_to_the_whole_loss_is_exact(fmt):
+    """Forces and stresses alone determine moment_coeffs: the fit to a force+stress loss recovers
+    the teacher's, and the gradient in the linear parameters vanishes there."""
+    teacher = random_potential(level=6, n_species=2, seed=1, fmt=fmt)
+    images = labelled(teacher, count=6)
+    student = teacher.replace(species_coeffs=np.zeros(2), moment_coeffs=np.zeros(teacher.n_basis_functions))
+    loss = Loss(student, images, energy_weight=0.0, force_weight=1.0, stress_weight=0.1)
+    fitted = fit_linear_to_loss(student, loss)  # species_coeffs: zero rows, kept by the ridge
+    np.testing.assert_allclose(fitted.moment_coeffs, teacher.moment_coeffs, rtol=1e-7, atol=1e-9)
+    with_energy = Loss(student, images, energy_weight=1.0, force_weight=0.01, stress_weight=0.001)
+    fitted = fit_linear_to_loss(student, with_energy, ridge=0.0)
+    np.testing.assert_allclose(fitted.species_coeffs, teacher.species_coeffs, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(fitted.moment_coeffs, teacher.moment_coeffs, rtol=1e-7, atol=1e-9)
+    # off the teacher (noisy labels): the linear part of the gradient vanishes at the solution
+    rng = np.random.default_rng(0)
+    for a in images:
+        a.calc.results["forces"] = a.calc.results["forces"] + rng.normal(size=(len(a), 3))
+    noisy = Loss(student, images, energy_weight=1.0, force_weight=0.01, stress_weight=0.001)
+    g_start = noisy.evaluate(student)["grad"][:2 + teacher.n_basis_functions]
+    g_end = noisy.evaluate(fit_linear_to_loss(student, noisy))["grad"][:2 + teacher.n_basis_functions]
+    assert np.abs(g_end).max() < 1e-8 * np.abs(g_start).max()
 
 
 def test_linear_least_squares_with_fixed_species_coeffs():

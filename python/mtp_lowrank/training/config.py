@@ -26,7 +26,8 @@ SCHEMA = {
     "optimizer": {"method": ("bfgs", ["bfgs", "rmf", "mfra"]), "max_iter": (1000, int),
                   "gtol": (1e-8, (float, int)), "rel_decrease": (1e-9, (float, int)), "patience": (20, int),
                   "mu": (1e-3, (float, int)), "r_max": (None, int), "delta_r": (1, int), "s": (80, int),
-                  "linear_init": (True, bool), "threads": (0, int)},
+                  "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
+                  "threads": (0, int)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int), "validation_every": (10, int),
                "plots": (True, bool)},
 }

@@ -19,7 +19,7 @@ from .bfgs import stalled
 from .distributed import partition, sum_over_ranks
 from .loss import Loss, reference_data
 
-__all__ = ["fit_linear", "train_bfgs", "TrainResult"]
+__all__ = ["fit_linear", "fit_linear_to_loss", "train_bfgs", "TrainResult"]
 
 
 def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge: float = 1e-10,
@@ -61,6 +61,31 @@ def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge
     if fixed is not None:
         x = np.concatenate([fixed, x])
     return potential.replace(species_coeffs=x[:ns], moment_coeffs=x[ns:])
+
+
+def fit_linear_to_loss(potential: Potential, loss: Loss, ridge: float = 1e-12) -> Potential:
+    """The exact minimiser of the whole loss (energies, forces and stresses with their weights,
+    per-configuration weights, MPI if the loss has a communicator) over the linear parameters
+    (species_coeffs, moment_coeffs), radial parameters fixed. The loss is quadratic in them, so
+    its Hessian there is built exactly from gradient differences, column k = g(x + e_k) - g(x):
+    n_linear + 1 loss-and-gradient passes (the C++ adjoint gradient), then one dense solve.
+    Species coefficients frozen in `loss` (isolated-atom energies) are kept."""
+    ns = potential.n_species
+    n_lin = ns + potential.n_basis_functions
+    fun = loss.for_template(potential)
+    x0 = potential.parameter_vector()
+    _, g0 = fun(x0)
+    free = np.arange(ns if loss.freeze_species else 0, n_lin)
+    hess = np.empty((len(free), len(free)))
+    for col, k in enumerate(free):
+        x = x0.copy()
+        x[k] += 1.0
+        hess[:, col] = fun(x)[1][free] - g0[free]
+    hess = 0.5 * (hess + hess.T)
+    hess[np.diag_indices_from(hess)] += ridge * max(np.trace(hess) / len(hess), 1e-300)
+    x = x0.copy()
+    x[free] -= np.linalg.solve(hess, g0[free])
+    return potential.with_parameter_vector(x)
 
 
 @dataclass

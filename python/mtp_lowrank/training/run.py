@@ -20,7 +20,7 @@ from .loss import Loss
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, bfgs
-from .optimize import TrainResult, fit_linear
+from .optimize import TrainResult, fit_linear, fit_linear_to_loss
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
 
@@ -109,6 +109,12 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
     loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
                 n_threads=threads, comm=comm, freeze_species=iso is not None)
+    if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
+        t0 = time.perf_counter()
+        before = loss.evaluate(pot, gradient=False)["loss"]
+        pot = fit_linear_to_loss(pot, loss)
+        log(f"linear parameters fitted to the whole loss: {before:.6e} -> "
+            f"{loss.evaluate(pot, gradient=False)['loss']:.6e} ({time.perf_counter() - t0:.1f} s)")
     if comm is not None:
         log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
     metrics = (out / "metrics.jsonl").open("a") if root else None
