@@ -40,6 +40,10 @@ def main():
     ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--out", default="nbmotaw_study")
+    ap.add_argument("--continue-from", default=None,
+                    help="directory of an earlier run: continue each model from its saved potential "
+                         "(curvature estimate restarted; MFRA continues at its final rank as MF) and "
+                         "report cumulative iterations and time")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(exist_ok=True)
@@ -80,12 +84,24 @@ def main():
     rows = []
     for name in args.models:
         t0 = time.perf_counter()
+        earlier = None
+        if args.continue_from:
+            prev = Path(args.continue_from)
+            rows_before = [json.loads(l) for l in (prev / "results.jsonl").read_text().splitlines()]
+            earlier = next(r for r in reversed(rows_before) if r["model"] == name)
+            start = Potential.load(prev / f"{name}.mtp")
 
         def progress(rec, name=name, t0=t0):
             if rec["iteration"] % args.log_every == 0:
                 print(f"  {name} iter {rec['iteration']:5d} loss {rec['loss']:.6e} "
                       f"{time.perf_counter() - t0:8.1f} s", flush=True)
-        if name == "base":
+        if earlier is not None:
+            if name == "R-MF":
+                res = train_rmf(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
+            else:
+                res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
+            count = earlier["radial_params"]
+        elif name == "base":
             res = train_bfgs(base, loss, max_iter=args.max_iter, callback=progress)
             count = full_count
         elif name == "MF":
@@ -106,18 +122,19 @@ def main():
             count = start.parameter_count()
         else:
             raise SystemExit(f"unknown model {name}")
-        seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0 + (earlier["seconds"] if earlier else 0.0)
+        iterations = res.iterations + (earlier["iterations"] if earlier else 0)
         err = errors(res.potential, val, by_group=False)["all"]
         res.potential.save(out / f"{name}.mtp", mlip_compatible=False)
         row = {"model": name, "format": res.potential.format, "ranks": list(res.potential.ranks),
                "radial_params": count, "percent_of_base": 100 * count / full_count,
-               "iterations": res.iterations, "train_loss": res.loss,
+               "iterations": iterations, "train_loss": res.loss,
                "val_energy_rmse_meV_atom": err["energy_meV_per_atom"]["rmse"],
                "val_force_rmse_meV_A": err["forces_meV_per_A"]["rmse"], "seconds": seconds}
         rows.append(row)
         (out / "results.jsonl").open("a").write(json.dumps(row) + "\n")
         print(f"{name:5} {str(row['ranks']):12} radial {count:4d} ({row['percent_of_base']:4.0f}%) "
-              f"iters {res.iterations:5d}  E {row['val_energy_rmse_meV_atom']:8.2f} meV/atom  "
+              f"iters {iterations:5d}  E {row['val_energy_rmse_meV_atom']:8.2f} meV/atom  "
               f"F {row['val_force_rmse_meV_A']:8.1f} meV/A  {seconds:8.1f} s", flush=True)
 
 
