@@ -83,3 +83,17 @@ def test_tangent_is_directional_derivative_of_parameter_gradient():
     fd = (full_grad(moved(h)) - full_grad(moved(-h))) / (2 * h)
     np.testing.assert_allclose(g, full_grad(atoms), rtol=1e-12, atol=1e-12)
     assert np.abs(fd - dg).max() / np.abs(dg).max() < 1e-6
+
+
+def test_configuration_weights_scale_each_configuration():
+    rng = np.random.default_rng(4)
+    pot = random_potential(level=8, n_species=2, seed=2, fmt="mf")
+    images = dataset(rng, 2)
+    kw = dict(energy_weight=1.0, force_weight=0.01, stress_weight=0.001)
+    parts = [Loss(pot, [a], **kw).evaluate(pot) for a in images]
+    weighted = Loss(pot, images, config_weights=[2.0, 0.0, 0.5], **kw).evaluate(pot)
+    assert weighted["loss"] == pytest.approx(2 * parts[0]["loss"] + 0.5 * parts[2]["loss"], rel=1e-12)
+    np.testing.assert_allclose(weighted["grad"], 2 * parts[0]["grad"] + 0.5 * parts[2]["grad"], rtol=1e-11,
+                               atol=1e-12 * np.abs(weighted["grad"]).max())
+    with pytest.raises(ValueError, match="configuration 1: weight -1"):
+        Loss(pot, images, config_weights=[1.0, -1.0, 1.0])

@@ -72,6 +72,11 @@ class Loss:
         self.groups = [a.info.get("group", "") for a in images]
         self.has_forces = np.array([reference_data(a)[1] is not None for a in images])
         weights = np.ones(len(images)) if config_weights is None else np.asarray(config_weights, float)
+        if weights.shape != (len(images),):
+            raise ValueError(f"config_weights: {len(images)} values needed, got shape {weights.shape}")
+        bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+        if bad.size:
+            raise ValueError(f"configuration {bad[0]}: weight {weights[bad[0]]} (must be finite and >= 0)")
         if self.comm is None:
             self.local_index = np.arange(len(images))
         else:  # this rank's share, balanced by atom count (cost ~ atoms)

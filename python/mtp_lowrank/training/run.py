@@ -108,7 +108,8 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
             pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm, fixed_species_coeffs=iso)
     loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
-                n_threads=threads, comm=comm, freeze_species=iso is not None)
+                n_threads=threads, comm=comm, freeze_species=iso is not None,
+                config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in train])
     if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
         t0 = time.perf_counter()
         before = loss.evaluate(pot, gradient=False)["loss"]
