@@ -23,6 +23,16 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path, title) -> Path:
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def parity_plot(pred: dict, path, title: str = "") -> Path:
     """Predicted vs reference (one panel per quantity present in `pred`, from
     metrics.predictions), each with its RMSE and MAE; coloured by group when there are several."""
@@ -44,13 +54,7 @@ def parity_plot(pred: dict, path, title: str = "") -> Path:
         ax.set_ylabel(f"predicted {label}")
     if 1 < len(names) <= 20:
         axes[0][0].legend(fontsize=6, markerscale=2, loc="upper left")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)
 
 
 def read_metrics(path) -> list[dict]:
@@ -82,10 +86,4 @@ def learning_curve_plot(records, path, title: str = "") -> Path:
             axes[0].annotate(f"r={r1}", (i1, 1), xycoords=("data", "axes fraction"), fontsize=7, va="top")
     for ax in axes:
         ax.set_xlabel("iteration")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)
