@@ -73,10 +73,7 @@ class MFRAState:
     history: list = field(default_factory=list)
 
     def save(self, path) -> None:
-        st = self.stage
-        np.savez(path, method="mfra", used=self.used, mfra_history=json.dumps(self.history), x=st.x, f=st.f,
-                 g=st.g, h=st.h, iteration=st.iteration, best_x=st.best_x, best_f=st.best_f,
-                 seconds=st.seconds, history=json.dumps(st.history))
+        np.savez(path, method="mfra", used=self.used, mfra_history=json.dumps(self.history), **self.stage.arrays())
 
     @classmethod
     def load(cls, path) -> "MFRAState":
