@@ -65,12 +65,12 @@ class Loss:
         # species_coeffs held fixed (e.g. at isolated-atom energies): their gradient is zero, so
         # BFGS-type methods started from the identity never move them
         self.freeze_species = freeze_species
-        self._recent = {}  # loss value -> training errors of that evaluation (see recent_errors)
+        self._recent = {}  # loss value -> (training errors, potential) of that evaluation (see recent)
         self.comm = comm if comm is not None and comm.Get_size() > 1 else None
         self.data = _core.TrainingSet()
         self.n_atoms = np.array([len(a) for a in images])
-        self.groups = [a.info.get("group", "") for a in images]
-        self.has_forces = np.array([reference_data(a)[1] is not None for a in images])
+        references = [reference_data(a) for a in images]  # (energy, forces, virial) per configuration
+        self.has_forces = np.array([forces is not None for _, forces, _ in references])
         weights = np.ones(len(images)) if config_weights is None else np.asarray(config_weights, float)
         if weights.shape != (len(images),):
             raise ValueError(f"config_weights: {len(images)} values needed, got shape {weights.shape}")
@@ -84,7 +84,7 @@ class Loss:
         self._local_position = {int(g): k for k, g in enumerate(self.local_index)}
         for k in self.local_index:
             atoms = images[k]
-            energy, forces, virial = reference_data(atoms)
+            energy, forces, virial = references[k]
             n = len(atoms)
             we = energy_weight / (n * n if energy_per_atom else 1.0)
             if stress == "virial_per_atom":
@@ -129,8 +129,7 @@ class Loss:
         local = [self._local_position[int(wanted[k])] for k in mine]
         res = _core.loss_and_gradient(potential._core, self.data, gradient, self.n_threads, local) \
             if local else None
-        n_par = len(potential.parameter_vector())
-        head = np.zeros(1 + (n_par if gradient else 0))
+        head = np.zeros(1 + (potential.parameter_count("all") if gradient else 0))
         if res is not None:
             head[0] = res["loss"]
             if gradient:
