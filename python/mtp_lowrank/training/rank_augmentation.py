@@ -130,12 +130,13 @@ def train_mfra(pot: Potential, loss: Loss, r_max: int, delta_r: int = 1, s: int 
                        callback=live, checkpoint_every=checkpoint_every, on_checkpoint=checkpoint)
         stage = None
         pot, message = template.with_parameter_vector(st.best_x), msg
-        if msg == "interrupted":
-            return TrainResult(pot, st.best_f, used + st.iteration, msg, history, MFRAState(used, st, history))
-        if rank >= r_max or used + st.iteration >= max_iter:  # done, or out of iterations: no
-            if on_state is not None:                              # augmentation without a stage after it
-                on_state(MFRAState(used, st, history))
-            return TrainResult(pot, st.best_f, used + st.iteration, message, history, MFRAState(used, st, history))
+        # interrupted (already checkpointed), done, or out of iterations (no augmentation
+        # without a stage after it)
+        if msg == "interrupted" or rank >= r_max or used + st.iteration >= max_iter:
+            final = MFRAState(used, st, history)
+            if on_state is not None and msg != "interrupted":
+                on_state(final)
+            return TrainResult(pot, st.best_f, used + st.iteration, msg, history, final)
         used += max(st.iteration, 1)
         pot, h = augment_rank(pot, loss, min(delta_r, r_max - rank))
         history.append({"iteration": used, "rank": pot.ranks[0], "augmented_with_step": h,

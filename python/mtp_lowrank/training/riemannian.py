@@ -126,9 +126,7 @@ class RMFState:
     factors, which fix the tangent coordinates), loss, gradient and inverse Hessian in those
     coordinates, the iteration count and the history."""
     lin: np.ndarray
-    u: np.ndarray
-    s: np.ndarray
-    v: np.ndarray
+    point: FixedRankPoint  # its U, S, V are saved (they fix the tangent coordinates)
     f: float
     g: np.ndarray
     h: np.ndarray
@@ -137,12 +135,9 @@ class RMFState:
     history: list = field(default_factory=list)
     f_prev: float = np.nan  # loss before the last step (sets the first trial step)
 
-    @property
-    def point(self) -> FixedRankPoint:
-        return FixedRankPoint(self.u, self.s, self.v)
-
     def save(self, path) -> None:
-        np.savez(path, method="rmf", lin=self.lin, u=self.u, s=self.s, v=self.v, f=self.f, g=self.g, h=self.h,
+        p = self.point
+        np.savez(path, method="rmf", lin=self.lin, u=p.u, s=p.s, v=p.v, f=self.f, g=self.g, h=self.h,
                  iteration=self.iteration, seconds=self.seconds, history=json.dumps(self.history),
                  f_prev=self.f_prev)
 
@@ -151,7 +146,7 @@ class RMFState:
         z = np.load(path)
         if "u" not in z:
             raise ValueError(f"{path} is not an R-MF optimizer state")
-        return cls(lin=z["lin"], u=z["u"], s=z["s"], v=z["v"], f=float(z["f"]), g=z["g"], h=z["h"],
+        return cls(lin=z["lin"], point=FixedRankPoint(z["u"], z["s"], z["v"]), f=float(z["f"]), g=z["g"], h=z["h"],
                    iteration=int(z["iteration"]), seconds=float(z["seconds"]),
                    history=json.loads(str(z["history"])), f_prev=float(z["f_prev"]))
 
@@ -185,8 +180,8 @@ def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-
         lin = np.concatenate([pot.species_coeffs, pot.moment_coeffs])
         point = _point_from_mf(pot)
         f, g = value_and_grad(lin, point)
-        state = RMFState(lin=lin, u=point.u, s=point.s, v=point.v, f=float(f), g=g, h=np.eye(n_lin + point.dim))
-    elif state.lin.shape != (n_lin,) or state.u.shape[0] != m or state.v.shape[0] != n:
+        state = RMFState(lin=lin, point=point, f=float(f), g=g, h=np.eye(n_lin + point.dim))
+    elif state.lin.shape != (n_lin,) or state.point.u.shape[0] != m or state.point.v.shape[0] != n:
         raise ValueError("the R-MF state does not match the potential (species, level or radial basis)")
 
     def checkpoint():
@@ -243,7 +238,7 @@ def _rbfgs_loop(state, value_and_grad, n_lin, max_iter, gtol, mu, rel_decrease, 
         s_vec = tm_full @ (t * p)
         y_vec = g_new - tm_full @ g
         h = bfgs_update(tm_full @ h @ np.linalg.inv(tm_full), s_vec, y_vec)
-        state.lin, state.u, state.s, state.v = lin_new, point_new.u, point_new.s, point_new.v
+        state.lin, state.point = lin_new, point_new
         state.f_prev, state.f, state.g, state.h = state.f, float(f_new), g_new, h
         state.iteration += 1
         state.seconds = time.perf_counter() - t0
