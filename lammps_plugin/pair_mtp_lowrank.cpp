@@ -47,8 +47,21 @@ void PairMTPLowRank::allocate() {
     for (int j = i; j <= n; ++j) setflag[i][j] = 0;
 }
 
-void PairMTPLowRank::settings(int narg, char ** /*arg*/) {
-  if (narg != 0) error->all(FLERR, "Illegal pair_style mtp/lowrank command: it takes no arguments");
+// pair_style mtp/lowrank [short_range warn|error]
+//   warn (default): count the atoms with a neighbour closer than the potential's min_dist (where
+//   its basis is extrapolated) and report the count once at the end of each run; error: stop at
+//   the first such atom, naming it.
+void PairMTPLowRank::settings(int narg, char **arg) {
+  short_range_error_ = false;
+  for (int i = 0; i < narg; i += 2) {
+    const std::string key = arg[i];
+    if (key != "short_range" || i + 1 >= narg)
+      error->all(FLERR, "Illegal pair_style mtp/lowrank command: expected [short_range warn|error], got '{}'", key);
+    const std::string v = arg[i + 1];
+    if (v != "warn" && v != "error")
+      error->all(FLERR, "pair_style mtp/lowrank: short_range must be warn or error, got '{}'", v);
+    short_range_error_ = v == "error";
+  }
 }
 
 // pair_coeff * * <file> <element for type 1> ... <element for type N>   (NULL: not handled)
@@ -84,6 +97,13 @@ void PairMTPLowRank::coeff(int narg, char **arg) {
     } else {
       for (size_t k = 0; k < order.size(); ++k)
         if (order[k] == el) s = int(k);
+      if (s >= 0)  // two atom types, one element: which species each means cannot be known
+        error->all(FLERR,
+                   "pair_style mtp/lowrank: {} does not name its species, so element {} given for two atom "
+                   "types cannot be mapped; record the species in the file "
+                   "(mtp-lowrank convert {} named.mtp --species <element of species 0> <of species 1> ...) "
+                   "and use named.mtp",
+                   arg[2], el, arg[2]);
       if (s < 0) {
         s = int(order.size());
         order.push_back(el);
@@ -106,6 +126,13 @@ void PairMTPLowRank::coeff(int narg, char **arg) {
 }
 
 void PairMTPLowRank::init_style() {
+  // With NULL types this style computes nothing for them; standalone, LAMMPS would then have no
+  // interaction for those types at all.
+  if (force->pair == this)
+    for (int t = 1; t <= atom->ntypes; ++t)
+      if (species_of_type_[t] < 0)
+        error->all(FLERR, "pair_style mtp/lowrank: atom type {} is NULL in pair_coeff; NULL needs pair_style "
+                   "hybrid or hybrid/overlay with another style for that type", t);
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style mtp/lowrank requires 'units metal' (energies in eV, lengths in Angstrom)");
   if (force->newton_pair == 0) error->all(FLERR, "pair_style mtp/lowrank requires newton pair on");
@@ -136,6 +163,26 @@ double PairMTPLowRank::memory_usage() {
   if (site_) bytes += double(site_->memory_bytes());
   if (pot_) bytes += double(pot_->radial_coeffs().pair_table().size()) * sizeof(double);
   return bytes;
+}
+
+void PairMTPLowRank::setup() {
+  if (site_) site_->take_short_range();  // count per run
+}
+
+// End of a run: one line with the atoms that had a neighbour closer than min_dist.
+void PairMTPLowRank::finish() {
+  if (!site_) return;
+  const mtp::ShortRangeTally t = site_->take_short_range();
+  double sites = 0.0, closest = 0.0, mine = double(t.sites);
+  MPI_Allreduce(&mine, &sites, 1, MPI_DOUBLE, MPI_SUM, world);
+  MPI_Allreduce(&t.closest, &closest, 1, MPI_DOUBLE, MPI_MIN, world);
+  if (sites > 0 && comm->me == 0)
+    utils::logmesg(lmp,
+                   "WARNING: pair_style mtp/lowrank: {:.0f} atom evaluations (atoms x steps) had a neighbour "
+                   "closer than the potential's min_dist {} A (closest {:.4f} A): the potential is "
+                   "extrapolated and unreliable there; 'pair_style mtp/lowrank short_range error' stops at "
+                   "the first\n",
+                   sites, pot_->radial_basis().min_dist, closest);
 }
 
 void PairMTPLowRank::compute(int eflag, int vflag) {
@@ -181,6 +228,13 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
       vi = site_->compute(si, n, rij_.data(), ntypes_.data(), dv_.data(), nullptr);
     } catch (const std::exception &e) {
       error->one(FLERR, "pair_style mtp/lowrank: atom {} (type {}): {}", atom->tag[i], type[i], e.what());
+    }
+    if (short_range_error_) {
+      const mtp::ShortRangeTally t = site_->take_short_range();
+      if (t.sites)
+        error->one(FLERR, "pair_style mtp/lowrank: atom {} (type {}) has a neighbour at {:.4f} A, closer than "
+                   "the potential's min_dist {} A (short_range error)", atom->tag[i], type[i], t.closest,
+                   pot_->radial_basis().min_dist);
     }
     if (eflag_either) {
       if (eflag_global) eng_vdwl += vi;

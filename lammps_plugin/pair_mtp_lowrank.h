@@ -23,6 +23,8 @@ class PairMTPLowRank : public Pair {
   void settings(int narg, char **arg) override;
   void coeff(int narg, char **arg) override;
   void init_style() override;
+  void setup() override;
+  void finish() override;
   double init_one(int i, int j) override;
   double memory_usage() override;
 
@@ -32,6 +34,7 @@ class PairMTPLowRank : public Pair {
   std::unique_ptr<mtp::SiteEvaluator> site_;
   std::vector<int> species_of_type_;  // (ntypes + 1): LAMMPS type -> species, -1 for NULL
   double cutoff_ = 0.0;
+  bool short_range_error_ = false;  // pair_style ... short_range error
   // Scratch, grown only.
   std::vector<double> rij_, dv_;  // (n, 3)
   std::vector<int> ntypes_, jatom_;  // (n)

@@ -67,7 +67,7 @@ def random_potential(level=10, n_species=2, seed=0, fmt="full", min_dist=1.8, ma
     pot = pot.replace(species_coeffs=rng.normal(size=n_species),
                       moment_coeffs=rng.normal(size=pot.n_basis_functions) * 0.5)
     if fmt == "mf":
-        return pot.to_mf(2)
+        return pot.to_mf(min(2, pot.max_mf_rank()))
     if fmt == "tt":
         nf = pot.radial_funcs_count
         return pot.to_tt((n_species, min(2, n_species * n_species), min(2, nf)))

@@ -48,7 +48,7 @@ def test_info_compress_convert_eval(tmp_path, capsys):
 
 
 def test_cli_errors_are_messages_not_tracebacks(tmp_path):
-    with pytest.raises(SystemExit, match="mtp-lowrank info: .*cannot open"):
+    with pytest.raises(SystemExit, match="mtp-lowrank info: .*missing.mtp: no such potential file"):
         main(["info", str(tmp_path / "missing.mtp")])
 
 
@@ -57,8 +57,6 @@ def test_split_is_seeded_and_disjoint():
     tr, va = split(items, 0.1, seed=3)
     assert len(va) == 5 and sorted(tr + va) == items
     assert split(items, 0.1, seed=3) == (tr, va) and split(items, 0.1, seed=4) != (tr, va)
-    with pytest.raises(ValueError, match="species list"):
-        load_images("x.cfg")
 
 
 def _write_config(tmp_path, extra=""):
@@ -191,7 +189,7 @@ def test_isolated_atom_energies_are_kept(tmp_path, capsys, method):
     for symbol, energy in (("Li", -1.25), ("Na", -2.5)):
         assert pot.evaluate(Atoms(symbol, positions=[[0, 0, 0]]))["energy"] == energy
     with pytest.raises(SystemExit, match="no energy for Na"):
-        main(["train", str(cfg), "--set", "data.isolated_atom_energies={Li: -1.0}"])
+        main(["train", str(cfg), "--overwrite", "--set", "data.isolated_atom_energies={Li: -1.0}"])
     with pytest.raises(SystemExit, match="isolated_atom_energies.Li' must be a number"):
         main(["train", str(cfg), "--set", "data.isolated_atom_energies={Li: low, Na: -1.0}"])
 

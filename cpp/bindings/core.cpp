@@ -53,7 +53,8 @@ std::shared_ptr<Potential> make_potential(double min_dist, double max_dist, doub
                                           const std::vector<int>& scalar_map,
                                           const DArray& species_coeffs, const DArray& moment_coeffs,
                                           std::vector<std::string> species_names,
-                                          const std::string& name) {
+                                          const std::string& name, std::vector<int> mlip_types,
+                                          const py::bytes& mlip_selection_state) {
   RadialBasis basis{min_dist, max_dist, scaling, n_basis};
   RadialShape shape{n_species, n_funcs, n_basis};
   RadialCoeffs rc;
@@ -76,8 +77,10 @@ std::shared_ptr<Potential> make_potential(double min_dist, double max_dist, doub
   prog.basic = to_quads(basic, "alpha_index_basic");
   prog.times = to_quads(times, "alpha_index_times");
   prog.scalar_map = scalar_map;
+  PotentialLabels labels{name, std::move(species_names), std::move(mlip_types),
+                         std::string(mlip_selection_state)};
   return std::make_shared<Potential>(basis, std::move(rc), std::move(prog), to_vec(species_coeffs),
-                                     to_vec(moment_coeffs), std::move(species_names), name);
+                                     to_vec(moment_coeffs), std::move(labels));
 }
 
 py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, const DArray& cell,
@@ -101,6 +104,9 @@ py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, c
   py::dict out;
   out["energy"] = r.energy;
   out["energies"] = to_array(r.site_energies, {n});
+  // atoms with a neighbour closer than min_dist (the basis is extrapolated there)
+  out["short_range_atoms"] = r.short_range.sites;
+  out["closest_short_distance"] = r.short_range.closest;
   if (forces || site_virials)  // the virial needs the pair derivatives
     out["virial"] = to_array(std::vector<double>(r.virial.begin(), r.virial.end()), {3, 3});
   if (forces) out["forces"] = to_array(r.forces, {n, 3});
@@ -133,7 +139,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("n_species"), py::arg("n_funcs"), py::arg("n_basis"), py::arg("format"),
            py::arg("factors"), py::arg("ranks"), py::arg("moments_count"), py::arg("basic"),
            py::arg("times"), py::arg("scalar_map"), py::arg("species_coeffs"),
-           py::arg("moment_coeffs"), py::arg("species_names"), py::arg("name"))
+           py::arg("moment_coeffs"), py::arg("species_names"), py::arg("name"),
+           py::arg("mlip_types") = std::vector<int>{}, py::arg("mlip_selection_state") = py::bytes())
       .def_property_readonly("min_dist", [](const Potential& p) { return p.radial_basis().min_dist; })
       .def_property_readonly("max_dist", [](const Potential& p) { return p.radial_basis().max_dist; })
       .def_property_readonly("scaling", [](const Potential& p) { return p.radial_basis().scaling; })
@@ -143,6 +150,9 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("name", &Potential::name)
       .def_property_readonly("trained", &Potential::trained)
       .def_property_readonly("species_names", &Potential::species_names)
+      .def_property_readonly("mlip_types", &Potential::mlip_types)
+      .def_property_readonly("mlip_selection_state",
+                             [](const Potential& p) { return py::bytes(p.mlip_selection_state()); })
       .def_property_readonly("format", [](const Potential& p) { return format_name(p.radial_coeffs().format()); })
       .def_property_readonly("ranks", [](const Potential& p) {
         const auto& rc = p.radial_coeffs();
@@ -184,7 +194,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("format_potential", [](const Potential& p, bool with_species) {
     std::ostringstream out;
     write_potential(p, out, with_species);
-    return out.str();
+    return py::bytes(out.str());  // MLIP-3's selection block, when kept, is binary
   }, py::arg("potential"), py::arg("with_species"));
 
   py::class_<TrainingSet>(m, "TrainingSet")

@@ -43,6 +43,7 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
   res.site_energies.assign(n, 0.0);
   if (req.param_gradient)
     for (auto& g : grads_) g.reset(*pot_);
+  for (auto& site : sites_) site->take_short_range();  // count this configuration only
 
   auto atom_label = [](int i) { return "atom " + std::to_string(i); };
   parallel_for(n, n_threads_, Schedule::Static, atom_label, [&](int i, int tid) {
@@ -53,6 +54,7 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
                              req.param_gradient ? &grads_[tid] : nullptr);
   });
 
+  for (auto& site : sites_) res.short_range.add(site->take_short_range());
   for (int i = 0; i < n; ++i) res.energy += res.site_energies[i];
   if (need_deriv) {
     if (req.forces) res.forces.assign(3 * size_t(n), 0.0);

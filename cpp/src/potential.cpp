@@ -9,14 +9,13 @@ namespace mtp {
 
 Potential::Potential(RadialBasis basis, RadialCoeffs radial, MomentProgram program,
                      std::vector<double> species_coeffs, std::vector<double> moment_coeffs,
-                     std::vector<std::string> species_names, std::string name, bool trained)
+                     PotentialLabels labels, bool trained)
     : basis_(basis),
       radial_(std::move(radial)),
       program_(std::move(program)),
       species_coeffs_(std::move(species_coeffs)),
       moment_coeffs_(std::move(moment_coeffs)),
-      species_names_(std::move(species_names)),
-      name_(std::move(name)),
+      labels_(std::move(labels)),
       trained_(trained) {
   basis_.validate();
   const RadialShape& s = radial_.shape();
@@ -31,15 +30,38 @@ Potential::Potential(RadialBasis basis, RadialCoeffs radial, MomentProgram progr
     throw InputError("potential: " + std::to_string(moment_coeffs_.size()) +
                      " moment_coeffs for alpha_scalar_moments = " +
                      std::to_string(program_.scalar_map.size()));
-  if (!species_names_.empty() && int(species_names_.size()) != s.n_species)
-    throw InputError("potential: " + std::to_string(species_names_.size()) +
+  const auto& names = labels_.species_names;
+  if (!names.empty() && int(names.size()) != s.n_species)
+    throw InputError("potential: " + std::to_string(names.size()) +
                      " species names for species_count = " + std::to_string(s.n_species));
+  for (size_t a = 0; a < names.size(); ++a)
+    for (size_t b = 0; b < a; ++b)
+      if (names[a] == names[b]) throw InputError("potential: species " + names[a] + " is named twice");
+  auto& types = labels_.mlip_types;
+  if (types.empty())
+    for (int a = 0; a < s.n_species; ++a) types.push_back(a);
+  if (int(types.size()) != s.n_species)
+    throw InputError("potential: " + std::to_string(types.size()) +
+                     " MLIP type numbers for species_count = " + std::to_string(s.n_species));
+  for (size_t a = 0; a < types.size(); ++a) {
+    if (types[a] < 0)
+      throw InputError("potential: MLIP type number " + std::to_string(types[a]) + " is negative");
+    for (size_t b = 0; b < a; ++b)
+      if (types[a] == types[b])
+        throw InputError("potential: MLIP type number " + std::to_string(types[a]) + " is given to two species");
+  }
   for (size_t i = 0; i < species_coeffs_.size(); ++i)
     if (!std::isfinite(species_coeffs_[i]))
       throw InputError("potential: species_coeffs[" + std::to_string(i) + "] is not finite");
   for (size_t i = 0; i < moment_coeffs_.size(); ++i)
     if (!std::isfinite(moment_coeffs_[i]))
       throw InputError("potential: moment_coeffs[" + std::to_string(i) + "] is not finite");
+}
+
+bool Potential::default_mlip_types() const {
+  for (size_t a = 0; a < labels_.mlip_types.size(); ++a)
+    if (labels_.mlip_types[a] != int(a)) return false;
+  return true;
 }
 
 }  // namespace mtp

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -34,12 +36,19 @@ class Parser {
     std::string raw;
     while (std::getline(in_, raw)) {
       ++line_no_;
-      if (raw.rfind("#MVS", 0) == 0) return false;  // never decode the binary block
+      if (raw.rfind("#MVS", 0) == 0) {  // never decode the binary block: keep it verbatim
+        selection_state_ = raw + "\n" + std::string(std::istreambuf_iterator<char>(in_), {});
+        return false;
+      }
+      for (unsigned char c : raw)
+        if (c == 0 || (c < 32 && c != '\t' && c != '\r'))
+          fail("not a text potential file (binary data)");
       out = trim(raw);
       if (!out.empty()) return true;
     }
     return false;
   }
+  std::string& selection_state() { return selection_state_; }
   void expect_more(std::string& out, const std::string& what) {
     if (!next(out)) fail("unexpected end of file while reading " + what);
   }
@@ -118,7 +127,51 @@ class Parser {
   std::istream& in_;
   std::string name_;
   int line_no_ = 0;
+  std::string selection_state_;
 };
+
+// "a-b" -> (a, b), non-negative integers (MLIP's block labels)
+std::pair<int, int> block_label(const Parser& p, const std::string& l) {
+  const size_t dash = l.find('-');
+  if (dash == std::string::npos || dash == 0)
+    p.fail("expected a radial_coeffs block label 'type-type', got '" + l.substr(0, 40) + "'");
+  const long a = p.integer(l.substr(0, dash)), b = p.integer(l.substr(dash + 1));
+  if (a < 0 || b < 0) p.fail("negative type number in radial_coeffs block label '" + l + "'");
+  return {int(a), int(b)};
+}
+
+// MLIP writes block (a, b) as "<type of a>-<type of b>" with the type numbers of the training
+// .cfg: 0-based from us, often 1-based from `mlp train`. The first row of blocks fixes each
+// species' type number; every later block must agree. Returns the type numbers (N_T).
+std::vector<int> read_full_blocks(Parser& p, int nt, int nf, int nb, std::vector<double>& full) {
+  std::vector<int> types(nt, -1);
+  std::string l;
+  for (int a = 0; a < nt; ++a)
+    for (int b = 0; b < nt; ++b) {
+      const std::string what = "radial_coeffs block " + std::to_string(a * nt + b + 1) + " of " +
+                                std::to_string(nt * nt);
+      p.expect_more(l, what);
+      const auto [ta, tb] = block_label(p, l);
+      if (a == 0) {
+        if (b == 0) types[0] = ta;
+        if (ta != types[0] || (b == 0 && tb != ta))
+          p.fail(what + ": expected label '" + std::to_string(types[0]) + "-" +
+                 (b == 0 ? std::to_string(types[0]) : std::string("<type>")) + "', got '" + l + "'");
+        for (int c = 0; c < b; ++c)
+          if (types[c] == tb) p.fail(what + ": type " + std::to_string(tb) + " appears twice in the first row of blocks");
+        types[b] = tb;
+      } else if (ta != types[a] || tb != types[b]) {
+        p.fail(what + ": expected label '" + std::to_string(types[a]) + "-" + std::to_string(types[b]) +
+               "' (the first row of blocks gives the types " + [&] {
+                 std::string t;
+                 for (int x : types) t += (t.empty() ? "" : " ") + std::to_string(x);
+                 return t;
+               }() + "), got '" + l + "'");
+      }
+      p.matrix_rows(nf, nb, full, what + " (" + l + ")");
+    }
+  return types;
+}
 
 }  // namespace
 
@@ -136,6 +189,7 @@ Potential parse_potential(std::istream& in, const std::string& source) {
   std::array<int, 3> tt_ranks{{-1, -1, -1}};
   bool have_min = false, have_max = false;
   std::vector<std::string> species;
+  std::vector<int> mlip_types;
   std::vector<double> full, species_coeffs, moment_coeffs;
   std::vector<std::vector<double>> factors;
   bool have_radial = false, have_species_coeffs = false, have_moment_coeffs = false;
@@ -160,13 +214,8 @@ Potential parse_potential(std::istream& in, const std::string& source) {
       const int nt = n_species, nf = n_funcs, nb = basis.size;
       if (l == "radial_coeffs") {
         if (format != "full") p.fail("'radial_coeffs' in a file whose radial_coeffs_format is " + format);
-        for (int a = 0; a < nt; ++a)
-          for (int b = 0; b < nt; ++b) {
-            const std::string pair = std::to_string(a) + "-" + std::to_string(b);
-            p.expect_more(l, "radial_coeffs block " + pair);
-            if (l != pair) p.fail("expected radial_coeffs block '" + pair + "', got '" + l + "'");
-            p.matrix_rows(nf, nb, full, "radial_coeffs block " + pair);
-          }
+        if (!mlip_types.empty()) p.fail("'mlip_types' is only for mf/tt files: full files label their blocks");
+        mlip_types = read_full_blocks(p, nt, nf, nb, full);
         have_radial = true;
       } else if (l == "mf_u" || l == "mf_v") {
         if (format != "mf") p.fail("'" + l + "' needs radial_coeffs_format = mf before it");
@@ -220,6 +269,12 @@ Potential parse_potential(std::istream& in, const std::string& source) {
                std::to_string(n_species));
       if (std::set<std::string>(species.begin(), species.end()).size() != species.size())
         p.fail("species names repeat");
+    } else if (key == "mlip_types") {
+      need(n_species, "species_count");
+      mlip_types = p.int_list(val);
+      if (int(mlip_types.size()) != n_species)
+        p.fail(std::to_string(mlip_types.size()) + " MLIP type numbers for species_count = " +
+               std::to_string(n_species));
     } else if (key == "radial_basis_type") {
       if (val != "RBChebyshev") p.fail("unsupported radial_basis_type '" + val + "' (expected RBChebyshev)");
     } else if (key == "min_dist") {
@@ -315,13 +370,14 @@ Potential parse_potential(std::istream& in, const std::string& source) {
     else if (format == "tt")
       radial = RadialCoeffs::tt(shape, tt_ranks, {factors[0], factors[1], factors[2], factors[3]});
     else radial = RadialCoeffs::full(shape, have_radial ? full : std::vector<double>(shape.full_size(), 0.0));
+    PotentialLabels labels{name, std::move(species), std::move(mlip_types), std::move(p.selection_state())};
     return Potential(basis, std::move(radial), std::move(prog), std::move(species_coeffs),
-                     std::move(moment_coeffs), std::move(species), name, trained);
+                     std::move(moment_coeffs), std::move(labels), trained);
   } catch (const InputError& e) {
     // Point at the line of the key the check concerns.
     const std::string msg = e.what();
     int line = end_line;
-    for (const char* key : {"alpha_moment_mapping", "alpha_index_times", "alpha_index_basic",
+    for (const char* key : {"mlip_types", "species", "alpha_moment_mapping", "alpha_index_times", "alpha_index_basic",
                             "alpha_moments_count", "species_coeffs", "moment_coeffs", "min_dist",
                             "radial_basis_size", "scaling"})
       if (msg.find(key) != std::string::npos && seen.count(key)) {
@@ -335,8 +391,12 @@ Potential parse_potential(std::istream& in, const std::string& source) {
 }
 
 Potential read_potential(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FileError(path, 0, "cannot open potential file");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw FileError(path, 0, "is a directory, not a potential file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(path, 0, std::filesystem::exists(path, ec) ? "cannot read the potential file (permissions?)"
+                                                                     : "no such potential file");
   return parse_potential(in, path);
 }
 
@@ -384,6 +444,11 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
     for (const auto& n : pot.species_names()) out << " " << n;
     out << "\n";
   }
+  if (lowrank && !pot.default_mlip_types()) {  // full files carry them in the block labels
+    out << "mlip_types = {";
+    for (size_t a = 0; a < pot.mlip_types().size(); ++a) out << (a ? ", " : "") << pot.mlip_types()[a];
+    out << "}\n";
+  }
   out << "potential_tag = \nradial_basis_type = RBChebyshev\n";
   out << "\tmin_dist = " << num(b.min_dist) << "\n\tmax_dist = " << num(b.max_dist) << "\n";
   out << "\tradial_basis_size = " << b.size << "\n\tradial_funcs_count = " << s.n_funcs << "\n";
@@ -394,7 +459,7 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
         out << "\tradial_coeffs\n";
         for (int a = 0; a < s.n_species; ++a)
           for (int c = 0; c < s.n_species; ++c) {
-            out << "\t\t" << a << "-" << c << "\n";
+            out << "\t\t" << pot.mlip_types()[a] << "-" << pot.mlip_types()[c] << "\n";
             const double* blk = f[0].data() + (size_t(a) * s.n_species + c) * s.n_funcs * s.n_basis;
             for (int mu = 0; mu < s.n_funcs; ++mu)
               out << "\t\t\t" << list(blk + size_t(mu) * s.n_basis, s.n_basis) << "\n";
@@ -432,10 +497,12 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
     out << "species_coeffs = " << list(pot.species_coeffs().data(), pot.species_coeffs().size()) << "\n";
     out << "moment_coeffs = " << list(pot.moment_coeffs().data(), pot.moment_coeffs().size()) << "\n";
   }
+  // MLIP-3 finds this block as the first '#' of the file; nothing above writes one.
+  if (!pot.mlip_selection_state().empty()) out << "\n" << pot.mlip_selection_state();
 }
 
 void write_potential(const Potential& pot, const std::string& path, bool with_species) {
-  std::ofstream out(path);
+  std::ofstream out(path, std::ios::binary);
   if (!out) throw FileError(path, 0, "cannot open for writing");
   write_potential(pot, out, with_species);
   if (!out) throw FileError(path, 0, "write failed");

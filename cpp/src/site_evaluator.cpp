@@ -172,9 +172,11 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
 
   // ---- neighbours inside the cutoff -------------------------------------------------------
   int na = 0;
+  double r2_min = cutoff * cutoff;
   for (int k = 0; k < n; ++k) {
     const double x = rij[3 * k], y = rij[3 * k + 1], z = rij[3 * k + 2];
     const double r2 = x * x + y * y + z * z;
+    r2_min = std::min(r2_min, r2);
     if (!(r2 < cutoff * cutoff)) {
       if (!std::isfinite(r2))
         throw InputError("neighbour " + std::to_string(k) + " has a non-finite position");
@@ -189,6 +191,10 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
     active_type_[na] = tj;
     dist_[na] = std::sqrt(r2);
     ++na;
+  }
+  if (r2_min < basis.min_dist * basis.min_dist) {
+    ++short_range_.sites;
+    short_range_.closest = std::min(short_range_.closest, std::sqrt(r2_min));
   }
   const int np = (na + 3) / 4 * 4;  // stride: padded lanes hold harmless values
   na_ = na;

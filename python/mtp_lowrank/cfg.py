@@ -1,10 +1,12 @@
 """MLIP's `.cfg` configuration format (read and write).
 
-Conventions (MLIP): atom types are 0-based indices into the potential's species; `Energy` is the
-total energy (eV); forces in eV/A; `PlusStress` is the virial in eV, columns xx yy zz yz xz xy,
-with stress_ase = -PlusStress / volume. Read configurations become ase.Atoms with a
-SinglePointCalculator holding what the file gives, the types in `atoms.arrays["mlip_type"]`,
-and `Feature` lines in `atoms.info["features"]`.
+Conventions (MLIP): atom types are the type numbers of the potential's species (0, 1, ... for
+potentials we write; `mlp train` labels a potential with the types of its training .cfg, often
+1, 2, ...: see Potential.mlip_types); `Energy` is the total energy (eV); forces in eV/A;
+`PlusStress` is the virial in eV, columns xx yy zz yz xz xy, with stress_ase = -PlusStress /
+volume. Read configurations become ase.Atoms with a SinglePointCalculator holding what the file
+gives, the types in `atoms.arrays["mlip_type"]`, the `Feature group <name>` line in
+`atoms.info["group"]` and other `Feature` lines in `atoms.info["features"]`.
 """
 
 from __future__ import annotations
@@ -24,21 +26,35 @@ class CfgError(ValueError):
     pass
 
 
-def _symbols_for(types, species, path, line):
+def _type_symbols(species) -> dict | None:
+    """{type number: symbol} from a list (types 0, 1, ...) or a dict (e.g. Potential.cfg_species)."""
     if species is None:
+        return None
+    if isinstance(species, dict):
+        return {int(t): str(s) for t, s in species.items()}
+    return dict(enumerate(str(s) for s in species))
+
+
+def _symbols_for(types, symbols, path, line):
+    if symbols is None:
         return ["X"] * len(types)
     out = []
     for t in types:
-        if not 0 <= t < len(species):
-            raise CfgError(f"{path}:{line}: atom type {t} but only {len(species)} species given")
-        out.append(species[t])
+        if int(t) not in symbols:
+            raise CfgError(f"{path}:{line}: atom type {t}, but species are given only for types "
+                           f"{' '.join(map(str, sorted(symbols)))}")
+        out.append(symbols[int(t)])
     return out
 
 
 def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
     """All configurations of an MLIP .cfg file. `species`: chemical symbols of types 0, 1, ...
-    (without it atoms are 'X' and only `arrays['mlip_type']` says what they are)."""
+    (a list), or {type number: symbol} (a dict, e.g. `potential.cfg_species` for a potential
+    from `mlp train` whose types are 1, 2, ...). Without it atoms are 'X' and only
+    `arrays['mlip_type']` says what they are (a potential that does not name its species maps
+    them by its own type numbers)."""
     path = os.fspath(path)
+    symbols = _type_symbols(species)
     with open(path, encoding="utf-8") as fh:
         lines = fh.read().splitlines()
     images: list[Atoms] = []
@@ -74,7 +90,7 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
                 continue
             head = s.split()[0]
             if head == "Size":
-                size = int(lines[i + 1].split()[0])
+                size = int(_value_line(lines, i, "Size", fail))
                 i += 2
             elif head == "Supercell":
                 rows = []
@@ -95,11 +111,13 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
                     fail(f"AtomData rows do not have {len(atom_cols)} columns", i)
                 i += 1 + size
             elif head == "Energy":
-                energy = float(lines[i + 1].split()[0])
+                energy = _value_line(lines, i, "Energy", fail)
                 i += 2
             elif head.startswith("PlusStress"):
-                cols = s.split(":", 1)[1].split()
-                vals = [float(x) for x in lines[i + 1].split()]
+                cols = s.split(":", 1)[1].split() if ":" in s else []
+                if len(cols) != 6 or set(cols) - set(_VOIGT):
+                    fail(f"PlusStress needs the columns xx yy zz yz xz xy, got {' '.join(cols)!r}", i)
+                vals = _value_line(lines, i, "PlusStress", fail, count=6)
                 plus_stress = np.zeros((3, 3))
                 for c, v in zip(cols, vals):
                     a, b = _VOIGT[c]
@@ -114,6 +132,8 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
         if atom_rows is None:
             fail("configuration without AtomData", start)
         col = {c: k for k, c in enumerate(atom_cols)}
+        if "type" not in col:
+            fail("AtomData has no 'type' column", start)
         types = atom_rows[:, col["type"]].astype(int)
         pbc = [False, False, False]
         full_cell = np.zeros((3, 3))
@@ -126,9 +146,13 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
             pos = atom_rows[:, [col["direct_x"], col["direct_y"], col["direct_z"]]] @ full_cell
         else:
             fail("AtomData has no positions (cartes_* or direct_*)", start)
-        atoms = Atoms(symbols=_symbols_for(types, species, path, start + 1), positions=pos,
+        if len(types) == 0:
+            fail("configuration with no atoms (Size 0)", start)
+        atoms = Atoms(symbols=_symbols_for(types, symbols, path, start + 1), positions=pos,
                       cell=full_cell, pbc=pbc)
         atoms.arrays["mlip_type"] = types.astype(np.int32)
+        if "group" in features:
+            atoms.info["group"] = features.pop("group")
         if features:
             atoms.info["features"] = features
         results = {}
@@ -145,6 +169,17 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
     return images
 
 
+def _value_line(lines, i, what, fail, count=1):
+    """The number(s) on the line after a block header, or a file:line error."""
+    try:
+        vals = [float(x) for x in lines[i + 1].split()]
+    except (ValueError, IndexError):
+        vals = []
+    if len(vals) != count or not np.all(np.isfinite(vals)):
+        fail(f"{what} needs {count} finite number{'s' if count > 1 else ''} on the next line", i)
+    return vals[0] if count == 1 else vals
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s)
@@ -155,7 +190,8 @@ def _is_number(s: str) -> bool:
 
 def write_cfg(path: str | os.PathLike, images, species=None) -> None:
     """Write configurations to an MLIP .cfg file. Types come from `species` (symbols of types
-    0, 1, ...) when given, else from `arrays['mlip_type']`."""
+    0, 1, ..., or {type number: symbol}) when given, else from `arrays['mlip_type']`.
+    `info['group']` is written as a `Feature group` line (read back into info['group'])."""
     if isinstance(images, Atoms):
         images = [images]
     with open(os.fspath(path), "w", encoding="utf-8") as fh:
@@ -163,7 +199,8 @@ def write_cfg(path: str | os.PathLike, images, species=None) -> None:
             if species is not None:
                 from .species import species_indices
 
-                types = species_indices(atoms.numbers, list(species))
+                numbers, symbols = zip(*_type_symbols(species).items())
+                types = np.asarray(numbers)[species_indices(atoms.numbers, list(symbols))]
             elif "mlip_type" in atoms.arrays:
                 types = atoms.arrays["mlip_type"]
             else:
@@ -196,6 +233,9 @@ def write_cfg(path: str | os.PathLike, images, species=None) -> None:
                 ps = -st * atoms.get_volume()  # voigt xx yy zz yz xz xy
                 fh.write(" PlusStress:  xx          yy          zz          yz          xz          xy\n")
                 fh.write("    " + " ".join(f"{x:.17g}" for x in ps) + "\n")
-            for key, val in atoms.info.get("features", {}).items():
+            features = dict(atoms.info.get("features", {}))
+            if "group" in atoms.info:
+                features["group"] = atoms.info["group"]
+            for key, val in features.items():
                 fh.write(f" Feature   {key}\t{val}\n")
             fh.write("END_CFG\n\n")

@@ -15,6 +15,11 @@ __all__ = [
     "tt_from_full",
     "tt_to_full",
     "tt_max_ranks",
+    "max_mf_rank",
+    "max_tt_ranks",
+    "check_mf_rank",
+    "check_tt_ranks",
+    "unfolding_singular_values",
     "mf_parameter_count",
     "tt_parameter_count",
 ]
@@ -47,6 +52,49 @@ def tt_max_ranks(shape: tuple[int, int, int, int]) -> tuple[int, int, int]:
     left = [n[0], n[0] * n[1], n[0] * n[1] * n[2]]
     right = [n[1] * n[2] * n[3], n[2] * n[3], n[3]]
     return tuple(min(a, b) for a, b in zip(left, right))
+
+
+def max_mf_rank(n_species: int, n_funcs: int, n_basis: int) -> int:
+    """min(N_T^2, N_f N_b): the rank of C_hat can be no larger."""
+    return min(n_species * n_species, n_funcs * n_basis)
+
+
+def max_tt_ranks(n_species: int, n_funcs: int, n_basis: int) -> tuple[int, int, int]:
+    return tt_max_ranks((n_species, n_species, n_funcs, n_basis))
+
+
+def _rank(value, what: str, largest: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)) \
+            or float(value) != int(value):
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    r = int(value)
+    if not 1 <= r <= largest:
+        raise ValueError(f"{what} must be between 1 and {largest} (the largest useful rank for this "
+                         f"potential: a higher one only adds parameters), got {r}")
+    return r
+
+
+def check_mf_rank(rank, n_species: int, n_funcs: int, n_basis: int) -> int:
+    return _rank(rank, "MF rank", max_mf_rank(n_species, n_funcs, n_basis))
+
+
+def check_tt_ranks(ranks, n_species: int, n_funcs: int, n_basis: int) -> list[int]:
+    ranks = list(ranks) if not isinstance(ranks, (str, bytes)) else [ranks]
+    if len(ranks) != 3:
+        raise ValueError(f"TT ranks must be three whole numbers (r1, r2, r3), got {ranks!r}")
+    top = max_tt_ranks(n_species, n_funcs, n_basis)
+    return [_rank(r, f"TT rank r{k + 1}", top[k]) for k, r in enumerate(ranks)]
+
+
+def unfolding_singular_values(c: np.ndarray) -> dict[str, np.ndarray]:
+    """Singular values of the unfoldings the factorizations truncate: 'mf' of C_hat
+    (N_T^2 x N_f N_b; MF rank r drops all after the r-th) and 'tt1'..'tt3' of C's k-th
+    sequential unfolding (TT-SVD's error is bounded by what each rank r_k drops there)."""
+    n = c.shape
+    out = {"mf": np.linalg.svd(c.reshape(n[0] * n[1], -1), compute_uv=False)}
+    for k in range(1, 4):
+        out[f"tt{k}"] = np.linalg.svd(c.reshape(int(np.prod(n[:k])), -1), compute_uv=False)
+    return out
 
 
 def tt_from_full(c: np.ndarray, ranks) -> list[np.ndarray]:

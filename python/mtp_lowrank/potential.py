@@ -9,8 +9,9 @@ import numpy as np
 
 from . import _core
 from .basis import default_radial_funcs_count, generate_program
-from .factorization import mf_from_full, tt_from_full
-from .species import species_indices, species_table
+from .factorization import (check_mf_rank, check_tt_ranks, max_mf_rank, max_tt_ranks, mf_from_full,
+                            tt_from_full)
+from .species import check_species_list, species_indices, species_table, types_from_mlip
 
 __all__ = ["Potential"]
 
@@ -27,10 +28,12 @@ class Potential:
         self._core = core
         names = list(core.species_names)
         if species is not None:
-            species = [str(s) for s in species]
+            species = check_species_list(species)
             if len(species) != core.n_species:
                 raise ValueError(
                     f"{len(species)} species given for a potential with species_count = {core.n_species}"
+                    + ("" if core.mlip_types == list(range(core.n_species)) else
+                       f" (MLIP types {' '.join(map(str, core.mlip_types))}, in block order)")
                 )
             if names and names != species:
                 raise ValueError(f"the potential names its species {names}, not {species}")
@@ -61,7 +64,7 @@ class Potential:
         if isinstance(species, int):
             n_species, names = species, None
         else:
-            names = [str(s) for s in species]
+            names = check_species_list(species)
             n_species = len(names)
         if n_species < 1:
             raise ValueError("need at least one species")
@@ -88,7 +91,9 @@ class Potential:
     @classmethod
     def load(cls, path: str | os.PathLike, species=None) -> "Potential":
         """Read an MLIP `.mtp`/`.almtp` file or an mtp-lowrank mf/tt file. `species`: chemical
-        symbols for types 0..N_T-1 when the file does not name them (MLIP files never do)."""
+        symbols of the file's species in block order, when the file does not name them (MLIP
+        files never do). The MLIP type number of each species (the block labels, e.g. 1 and 2
+        for a potential from `mlp train`) is kept: see `mlip_types`."""
         return cls(_core.read_potential(os.fspath(path)), species)
 
     def save(self, path: str | os.PathLike, mlip_compatible: bool | None = None) -> None:
@@ -100,9 +105,11 @@ class Potential:
         _core.write_potential(self._with_names(), os.fspath(path), not mlip_compatible)
 
     def to_text(self, mlip_compatible: bool | None = None) -> str:
+        """The file save() writes, without MLIP-3's binary active-learning block."""
         if mlip_compatible is None:
             mlip_compatible = self.format == "full"
-        return _core.format_potential(self._with_names(), not mlip_compatible)
+        data = _core.format_potential(self._with_names(), not mlip_compatible)
+        return data.split(b"\n#MVS", 1)[0].decode()
 
     def _with_names(self) -> "_core.Potential":
         if self._species and not list(self._core.species_names):
@@ -113,6 +120,19 @@ class Potential:
     @property
     def species(self) -> list[str] | None:
         return None if self._species is None else list(self._species)
+
+    @property
+    def mlip_types(self) -> list[int]:
+        """The MLIP type number of each species: the labels of the file's radial_coeffs blocks
+        (0, 1, ... for our potentials; `mlp train` takes them from its training .cfg, often 1,
+        2, ...). Atoms read from MLIP .cfg files carry these numbers."""
+        return list(self._core.mlip_types)
+
+    @property
+    def cfg_species(self) -> dict[int, str] | None:
+        """{MLIP type number: chemical symbol}, for read_cfg(..., species=...); None when the
+        species are unnamed."""
+        return None if self._species is None else dict(zip(self.mlip_types, self._species))
 
     @property
     def n_species(self) -> int:
@@ -235,6 +255,8 @@ class Potential:
             factors = c.factors
         ranks = list(ranks) if ranks is not None else (list(c.ranks) if fmt == c.format else [])
         names = species if species is not None else (self._species or [])
+        # MLIP-3's active-learning block belongs to these exact parameters
+        unchanged = all(v is None for v in (species_coeffs, moment_coeffs, factors, format, ranks))
         core = _core.Potential(
             min_dist=c.min_dist, max_dist=c.max_dist, scaling=c.scaling, n_species=c.n_species,
             n_funcs=c.n_funcs, n_basis=c.radial_basis_size, format=fmt,
@@ -243,7 +265,8 @@ class Potential:
             scalar_map=list(c.alpha_moment_mapping),
             species_coeffs=c.species_coeffs if species_coeffs is None else np.asarray(species_coeffs, float),
             moment_coeffs=c.moment_coeffs if moment_coeffs is None else np.asarray(moment_coeffs, float),
-            species_names=list(names), name=c.name,
+            species_names=list(names), name=c.name, mlip_types=list(c.mlip_types),
+            mlip_selection_state=c.mlip_selection_state if unchanged else b"",
         )
         pot = Potential(core)
         if "level" in self.__dict__:
@@ -255,14 +278,24 @@ class Potential:
         return self._rebuild(factors=[self.radial_coeffs], format="full", ranks=[])
 
     def to_mf(self, rank: int) -> "Potential":
-        """Matrix factorization by truncated SVD of reshape(C, [N_T^2, N_f N_b])."""
-        u, v = mf_from_full(self.radial_coeffs, int(rank))
-        return self._rebuild(factors=[u, v], format="mf", ranks=[int(rank)])
+        """Matrix factorization by truncated SVD of reshape(C, [N_T^2, N_f N_b]); rank at most
+        max_mf_rank()."""
+        rank = check_mf_rank(rank, self.n_species, self.radial_funcs_count, self.radial_basis_size)
+        u, v = mf_from_full(self.radial_coeffs, rank)
+        return self._rebuild(factors=[u, v], format="mf", ranks=[rank])
 
     def to_tt(self, ranks) -> "Potential":
-        """Tensor train by TT-SVD with ranks (r1, r2, r3)."""
-        ranks = [int(r) for r in ranks]
+        """Tensor train by TT-SVD with ranks (r1, r2, r3), each at most max_tt_ranks()."""
+        ranks = check_tt_ranks(ranks, self.n_species, self.radial_funcs_count, self.radial_basis_size)
         return self._rebuild(factors=tt_from_full(self.radial_coeffs, ranks), format="tt", ranks=ranks)
+
+    def max_mf_rank(self) -> int:
+        """min(N_T^2, N_f N_b): an MF rank above it only adds parameters."""
+        return max_mf_rank(self.n_species, self.radial_funcs_count, self.radial_basis_size)
+
+    def max_tt_ranks(self) -> tuple[int, int, int]:
+        """Largest useful TT ranks (r1, r2, r3): the ranks of C's unfoldings can be no larger."""
+        return max_tt_ranks(self.n_species, self.radial_funcs_count, self.radial_basis_size)
 
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluator(self, n_threads: int = 0) -> "_core.Evaluator":
@@ -270,7 +303,11 @@ class Potential:
         return _core.Evaluator(self._core, n_threads)
 
     def types_of(self, atoms) -> np.ndarray:
-        """Species index of each atom of an ase.Atoms, by chemical symbol."""
+        """Species index of each atom of an ase.Atoms: by chemical symbol; for a potential that
+        does not name its species, by the MLIP type numbers of atoms read from a .cfg file
+        (`arrays['mlip_type']`, matched to `mlip_types`)."""
+        if self._species is None and "mlip_type" in atoms.arrays:
+            return types_from_mlip(atoms.arrays["mlip_type"], self.mlip_types)
         return species_indices(atoms.numbers, self._species, self._species_lookup)
 
     @cached_property

@@ -29,6 +29,7 @@ struct EvalResult {
   // dE/d(parameters): species (N_T), moment (N_alpha), radial in the stored representation
   // (factors concatenated as RadialCoeffs::factors()).
   std::vector<double> grad_species, grad_moment, grad_radial;
+  ShortRangeTally short_range;  // atoms with a neighbour closer than the potential's min_dist
 };
 
 class Evaluator {

@@ -5,11 +5,12 @@
 
 namespace mtp {
 
-// A malformed potential file. what() reads "<file>:<line>: <message>".
+// A malformed potential file. what() reads "<file>:<line>: <message>" ("<file>: <message>"
+// for problems with the file as a whole, line 0).
 class FileError : public std::runtime_error {
  public:
   FileError(const std::string& file, int line, const std::string& message)
-      : std::runtime_error(file + ":" + std::to_string(line) + ": " + message),
+      : std::runtime_error(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message),
         file_(file), line_(line) {}
   const std::string& file() const { return file_; }
   int line() const { return line_; }

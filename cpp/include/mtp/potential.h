@@ -10,20 +10,35 @@
 
 namespace mtp {
 
+// What a potential file says about a potential besides its parameters.
+struct PotentialLabels {
+  std::string name = "MTP1m";
+  std::vector<std::string> species_names;  // (N_T) chemical symbols, or empty (MLIP files)
+  // (N_T) the MLIP type number of each species: the labels of the radial_coeffs blocks, which
+  // `mlp train` takes from the training .cfg (often 1, 2, ...). Empty means 0..N_T-1.
+  std::vector<int> mlip_types;
+  // MLIP-3's active-learning block (`#MVS_v1.1` line and the binary data after it), verbatim,
+  // kept only while the parameters it was computed for are unchanged; or empty.
+  std::string mlip_selection_state;
+};
+
 class Potential {
  public:
   Potential(RadialBasis basis, RadialCoeffs radial, MomentProgram program,
             std::vector<double> species_coeffs, std::vector<double> moment_coeffs,
-            std::vector<std::string> species_names = {}, std::string name = "MTP1m",
-            bool trained = true);
+            PotentialLabels labels = {}, bool trained = true);
 
   const RadialBasis& radial_basis() const { return basis_; }
   const RadialCoeffs& radial_coeffs() const { return radial_; }
   const MomentProgram& program() const { return program_; }
   const std::vector<double>& species_coeffs() const { return species_coeffs_; }  // (N_T)
   const std::vector<double>& moment_coeffs() const { return moment_coeffs_; }    // (N_alpha)
-  const std::vector<std::string>& species_names() const { return species_names_; }  // or empty
-  const std::string& name() const { return name_; }
+  const std::vector<std::string>& species_names() const { return labels_.species_names; }
+  const std::vector<int>& mlip_types() const { return labels_.mlip_types; }  // (N_T), never empty
+  bool default_mlip_types() const;  // 0..N_T-1
+  const std::string& mlip_selection_state() const { return labels_.mlip_selection_state; }
+  const PotentialLabels& labels() const { return labels_; }
+  const std::string& name() const { return labels_.name; }
   bool trained() const { return trained_; }
 
   int n_species() const { return radial_.shape().n_species; }
@@ -37,8 +52,7 @@ class Potential {
   MomentProgram program_;
   std::vector<double> species_coeffs_;
   std::vector<double> moment_coeffs_;
-  std::vector<std::string> species_names_;
-  std::string name_;
+  PotentialLabels labels_;
   bool trained_;
 };
 

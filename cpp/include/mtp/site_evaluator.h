@@ -6,6 +6,7 @@
 // f_mu', the unit-vector monomials once, then one multiply-add per basic moment (forward) and a
 // few per basic moment (reverse). The program's intermediates are evaluated once per atom.
 #pragma once
+#include <limits>
 #include <vector>
 
 #include "mtp/potential.h"
@@ -19,6 +20,17 @@ struct SiteGradient {
   std::vector<double> radial;   // (N_T, N_T, N_f, N_b): dE/dC
   void reset(const Potential& pot);
   void add(const SiteGradient& other);
+};
+
+// Neighbourhoods with a neighbour closer than the radial basis' min_dist: there the Chebyshev
+// basis is extrapolated and nothing from training constrains the energy.
+struct ShortRangeTally {
+  long long sites = 0;                                     // such neighbourhoods
+  double closest = std::numeric_limits<double>::infinity();  // shortest such distance (Angstrom)
+  void add(const ShortRangeTally& other) {
+    sites += other.sites;
+    if (other.closest < closest) closest = other.closest;
+  }
 };
 
 class SiteEvaluator {
@@ -41,6 +53,12 @@ class SiteEvaluator {
   // All moments of the last compute() call, (alpha_moments_count); B_alpha = moments[map[alpha]].
   const std::vector<double>& moments() const { return moments_; }
   const Potential& potential() const { return pot_; }
+  // Short-range neighbourhoods seen since the last call (then the tally restarts).
+  ShortRangeTally take_short_range() {
+    const ShortRangeTally t = short_range_;
+    short_range_ = ShortRangeTally();
+    return t;
+  }
   // Bytes held by tables and scratch buffers (for LAMMPS' memory_usage()).
   size_t memory_bytes() const;
 
@@ -53,6 +71,7 @@ class SiteEvaluator {
   void reverse_program();
 
   const Potential& pot_;
+  ShortRangeTally short_range_;
   int n_funcs_, n_basis_, n_species_, max_nu_;
   // Unit-vector monomials rhat^(a,b,c), a+b+c <= max_nu: exponents (n_mono, 3).
   int n_mono_;

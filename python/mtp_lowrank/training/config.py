@@ -5,34 +5,108 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 
 import yaml
 
-__all__ = ["DEFAULTS", "load_config", "validate", "apply_overrides"]
+from ..species import check_species_list
 
-# section -> key -> (default, allowed type(s) or a list of allowed values); None default: optional
+__all__ = ["DEFAULTS", "load_config", "validate", "apply_overrides", "schema_text"]
+
+# Value checks: a predicate and what it requires (for the message).
+def _at_least(lo):
+    return (lambda v: v >= lo), f">= {lo}"
+
+
+NONNEG, POSITIVE = _at_least(0), _at_least(1)
+FRACTION = (lambda v: 0 <= v < 1), "in [0, 1)"
+OPEN_UNIT = (lambda v: 0 < v < 1), "in (0, 1)"
+
+# section -> key -> (default, allowed type(s) or a list of allowed values[, check]); None
+# default: optional
 REQUIRED = object()
 SCHEMA = {
     "data": {"train": (REQUIRED, (str, list)), "validation": (None, (str, list)),
-             "validation_fraction": (0.1, (float, int)), "seed": (0, int), "species": (None, list),
-             "isolated_atom_energies": (None, dict)},
-    "model": {"level": (16, int), "min_dist": (REQUIRED, (float, int)), "max_dist": (REQUIRED, (float, int)),
-              "radial_basis_size": (8, int), "representation": ("full", ["full", "mf", "tt"]),
-              "rank": (None, int), "ranks": (None, list), "init": (None, str), "seed": (0, int),
-              "ensemble": (1, int)},
-    "loss": {"energy_weight": (1.0, (float, int)), "force_weight": (0.01, (float, int)),
-             "stress_weight": (0.0, (float, int)), "energy_per_atom": (True, bool),
+             "validation_fraction": (0.1, (float, int), FRACTION), "seed": (0, int), "species": (None, list),
+             "isolated_atom_energies": (None, dict), "select": (None, (list, str)),
+             "max_configs": (None, int, POSITIVE)},
+    "model": {"level": (16, int, _at_least(2)), "min_dist": (REQUIRED, (float, int), NONNEG),
+              "max_dist": (REQUIRED, (float, int), (lambda v: v > 0, "> 0")),
+              "radial_basis_size": (8, int, _at_least(2)), "representation": ("full", ["full", "mf", "tt"]),
+              "rank": (None, int, POSITIVE), "ranks": (None, list), "init": (None, str), "seed": (0, int),
+              "ensemble": (1, int, POSITIVE)},
+    "loss": {"energy_weight": (1.0, (float, int), NONNEG), "force_weight": (0.01, (float, int), NONNEG),
+             "stress_weight": (0.0, (float, int), NONNEG), "energy_per_atom": (True, bool),
              "stress": ("virial_per_atom", ["virial_per_atom", "stress", "virial"]),
              "config_weight_key": ("weight", str)},
-    "optimizer": {"method": ("bfgs", ["bfgs", "rmf", "mfra"]), "max_iter": (1000, int),
-                  "gtol": (1e-8, (float, int)), "rel_decrease": (1e-9, (float, int)), "patience": (20, int),
-                  "mu": (1e-3, (float, int)), "r_max": (None, int), "delta_r": (1, int), "s": (80, int),
+    "optimizer": {"method": ("bfgs", ["bfgs", "rmf", "mfra"]), "max_iter": (1000, int, NONNEG),
+                  "gtol": (1e-8, (float, int), NONNEG), "rel_decrease": (1e-9, (float, int), NONNEG),
+                  "patience": (20, int, POSITIVE), "mu": (1e-3, (float, int), OPEN_UNIT),
+                  "r_max": (None, int, POSITIVE), "delta_r": (1, int, POSITIVE), "s": (80, int, POSITIVE),
                   "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
-                  "threads": (0, int)},
-    "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int), "validation_every": (10, int),
-               "plots": (True, bool)},
+                  "threads": (0, int, NONNEG)},
+    "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
+               "validation_every": (10, int, NONNEG), "plots": (True, bool)},
+}
+# What each key means (train --print-config prints it beside the default).
+HELP = {
+    "data.train": "training data: one file or a list (.cfg, extxyz or anything ASE reads)",
+    "data.validation": "validation data; without it validation_fraction of the training data is held out",
+    "data.validation_fraction": "fraction held out for validation when data.validation is not given",
+    "data.seed": "seed of the validation split and of data.max_configs",
+    "data.species": "chemical symbols of the species (.cfg: of types 0, 1, ...); default: the elements in the data",
+    "data.isolated_atom_energies": "{element: eV}: fix species_coeffs at these energies",
+    "data.select": "use only these training configurations: a list of indices or 'start:stop[:step]'",
+    "data.max_configs": "use at most this many training configurations (a seeded random subset, in file order)",
+    "model.level": "MTP level (basis functions with lev <= level)",
+    "model.min_dist": "radial basis min_dist (A); keep it at or below the shortest distance in the data",
+    "model.max_dist": "cutoff radius (A)",
+    "model.radial_basis_size": "Chebyshev polynomials per radial function (N_b)",
+    "model.representation": "radial coefficients: full, mf (matrix factorization) or tt (tensor train)",
+    "model.rank": "MF rank (representation mf)",
+    "model.ranks": "TT ranks [r1, r2, r3] (representation tt)",
+    "model.init": "start from this potential file instead of a random one",
+    "model.seed": "seed of the random initial radial coefficients",
+    "model.ensemble": "train this many models with seeds seed, seed+1, ... and report mean +- std",
+    "loss.energy_weight": "w_e",
+    "loss.force_weight": "w_f",
+    "loss.stress_weight": "w_s",
+    "loss.energy_per_atom": "energy errors per atom (true) or total (false)",
+    "loss.stress": "stress term: virial_per_atom, stress (eV/A^3) or virial (eV)",
+    "loss.config_weight_key": "atoms.info key of per-configuration weights",
+    "optimizer.method": "bfgs (base, MF, TF), rmf (Riemannian BFGS, fixed rank) or mfra (rank augmentation)",
+    "optimizer.max_iter": "iterations",
+    "optimizer.gtol": "stop when the gradient norm falls below this",
+    "optimizer.rel_decrease": "stop when the loss decreases by less than this (relative) for `patience` iterations",
+    "optimizer.patience": "iterations of little decrease before stopping",
+    "optimizer.mu": "R-MF Armijo constant",
+    "optimizer.r_max": "MFRA final rank",
+    "optimizer.delta_r": "MFRA rank added per augmentation",
+    "optimizer.s": "MFRA iterations between augmentations",
+    "optimizer.linear_init": "start from a least-squares fit of the linear parameters",
+    "optimizer.linear_fit": "fit them to the energies (MLIP) or to the whole loss",
+    "optimizer.threads": "threads (0: all cores / MPI ranks)",
+    "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",
+    "output.checkpoint_every": "write checkpoint.mtp every this many iterations (0: only at the end and on Ctrl-C)",
+    "output.validation_every": "validation RMSE every this many iterations (0: never during training)",
+    "output.plots": "write parity and learning-curve plots",
 }
 DEFAULTS = {sec: {k: v[0] for k, v in keys.items() if v[0] is not REQUIRED} for sec, keys in SCHEMA.items()}
+
+
+def schema_text() -> str:
+    """The whole schema as commented YAML with defaults (mtp-lowrank train --print-config)."""
+    lines = []
+    for sec, keys in SCHEMA.items():
+        lines.append(f"{sec}:")
+        for key, spec in keys.items():
+            default, allowed = spec[0], spec[1]
+            value = "<required>" if default is REQUIRED else yaml.safe_dump(default, default_flow_style=True).strip()
+            if value.endswith("\n..."):
+                value = value[:-4].strip()
+            choices = f" [{' | '.join(allowed)}]" if isinstance(allowed, list) else ""
+            lines.append(f"  {key}: {value}".ljust(40) + f"  # {HELP.get(f'{sec}.{key}', '')}{choices}")
+    return "\n".join(lines)
 
 
 class ConfigError(ValueError):
@@ -58,7 +132,7 @@ def validate(raw: dict) -> dict:
             where = f"{sec}.{key}"
             if key not in SCHEMA[sec]:
                 raise ConfigError(f"unknown key '{where}'{_suggest(key, SCHEMA[sec])}")
-            default, allowed = SCHEMA[sec][key]
+            default, allowed = SCHEMA[sec][key][:2]
             if value is None and default is None:
                 cfg[sec][key] = None
                 continue
@@ -68,9 +142,15 @@ def validate(raw: dict) -> dict:
             elif not isinstance(value, allowed) or (isinstance(value, bool) and allowed in (int, (float, int))):
                 names = allowed.__name__ if isinstance(allowed, type) else "/".join(t.__name__ for t in allowed)
                 raise ConfigError(f"'{where}' must be {names}; got {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"'{where}' must be finite; got {value!r}")
+            if len(SCHEMA[sec][key]) > 2:
+                ok, need = SCHEMA[sec][key][2]
+                if not ok(value):
+                    raise ConfigError(f"'{where}' must be {need}; got {value!r}")
             cfg[sec][key] = value
     for sec, keys in SCHEMA.items():
-        for key, (default, _) in keys.items():
+        for key, (default, *_) in keys.items():
             if default is REQUIRED and key not in cfg[sec]:
                 raise ConfigError(f"missing required key '{sec}.{key}'")
     m = cfg["model"]
@@ -80,6 +160,17 @@ def validate(raw: dict) -> dict:
         raise ConfigError("'model.rank' is required for representation mf")
     if m["representation"] == "tt" and (not m["ranks"] or len(m["ranks"]) != 3):
         raise ConfigError("'model.ranks' (three integers) is required for representation tt")
+    if m["ranks"] is not None and not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in m["ranks"]):
+        raise ConfigError(f"'model.ranks' must be three integers >= 1; got {m['ranks']!r}")
+    lo = cfg["loss"]
+    if lo["energy_weight"] == lo["force_weight"] == lo["stress_weight"] == 0:
+        raise ConfigError("the loss weights are all zero: nothing to fit")
+    species = cfg["data"]["species"]
+    if species is not None:
+        try:
+            check_species_list(species)
+        except ValueError as e:
+            raise ConfigError(f"'data.species': {e}") from None
     iso = cfg["data"]["isolated_atom_energies"]
     for name, value in (iso or {}).items():
         if not isinstance(value, (float, int)) or isinstance(value, bool):

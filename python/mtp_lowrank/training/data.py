@@ -7,13 +7,37 @@ import os
 
 import numpy as np
 
-__all__ = ["load_images", "split"]
+__all__ = ["load_images", "split", "describe", "named_errors", "select_images"]
+
+
+def describe(atoms, index=None) -> str:
+    """How errors name a configuration: its file and position there (atoms.info['source'],
+    set by load_images), its index in the list at hand, and its group."""
+    parts = []
+    if "source" in atoms.info:
+        parts.append(str(atoms.info["source"]))
+    if index is not None:
+        parts.append(f"configuration {index}")
+    if "group" in atoms.info:
+        parts.append(f"group {atoms.info['group']}")
+    return ", ".join(parts) or "configuration"
+
+
+def named_errors(fn, atoms, k=None):
+    """fn(atoms), a ValueError's message prefixed with the configuration's name (describe)."""
+    try:
+        return fn(atoms)
+    except ValueError as e:
+        raise ValueError(f"{describe(atoms, k)}: {e}") from None
 
 
 def load_images(paths, species=None, index=":"):
-    """All configurations of one or more files. `.cfg` files need `species` (symbols of types
-    0, 1, ...); other formats go through ase.io.read (energies, forces and stresses from the
-    file's calculator results or extxyz columns)."""
+    """All configurations of one or more files. `.cfg` files: `species` is a list (symbols of
+    types 0, 1, ...) or {type number: symbol} (Potential.cfg_species); without it the atoms keep
+    only their MLIP type numbers, which a potential that does not name its species maps by its
+    own type numbers. Other formats go through ase.io.read (energies, forces and stresses from
+    the file's calculator results or extxyz columns). Each configuration records where it came
+    from in info['source'] ('file:index'); one without atoms is refused."""
     import ase.io
 
     from ..cfg import read_cfg
@@ -23,15 +47,52 @@ def load_images(paths, species=None, index=":"):
     images = []
     for path in paths:
         path = os.fspath(path)
+        if os.path.isdir(path):
+            raise ValueError(f"{path} is a directory, not a data file")
         if path.endswith(".cfg"):
-            if species is None:
-                raise ValueError(f"{path}: MLIP .cfg files store type numbers; give the species list")
-            images.extend(read_cfg(path, species=species))
+            got = read_cfg(path, species=species)
         else:
-            got = ase.io.read(path, index=index)
-            images.extend(got if isinstance(got, list) else [got])
+            try:
+                got = ase.io.read(path, index=index)
+            except FileNotFoundError:
+                raise
+            except Exception as e:  # ASE raises many kinds for unreadable files
+                raise ValueError(f"{path}: cannot read configurations ({type(e).__name__}: {e})") from None
+            got = got if isinstance(got, list) else [got]
+        for k, atoms in enumerate(got):
+            atoms.info["source"] = f"{path}:{k}"
+            if len(atoms) == 0:
+                raise ValueError(f"{describe(atoms)}: configuration has no atoms")
+        images.extend(got)
     if not images:
         raise ValueError(f"no configurations in {', '.join(map(str, paths))}")
+    return images
+
+
+def select_images(images, select=None, max_configs=None, seed=0):
+    """A subset for smoke runs and learning curves: `select` is a list of indices or a slice
+    string 'start:stop[:step]'; then at most `max_configs` of those, drawn at random (seeded)
+    and kept in file order."""
+    if select is not None:
+        if isinstance(select, str):
+            try:
+                parts = [int(p) if p.strip() else None for p in select.split(":")]
+                if not 2 <= len(parts) <= 3:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"data.select: expected indices or a slice 'start:stop[:step]', got {select!r}") from None
+            chosen = images[slice(*parts)]
+        else:
+            bad = [i for i in select if isinstance(i, bool) or not isinstance(i, int) or not -len(images) <= i < len(images)]
+            if bad:
+                raise ValueError(f"data.select: index {bad[0]!r} is not a configuration index (0..{len(images) - 1})")
+            chosen = [images[i] for i in select]
+        images = chosen
+    if max_configs is not None and max_configs < len(images):
+        keep = np.sort(np.random.default_rng(seed).choice(len(images), size=max_configs, replace=False))
+        images = [images[k] for k in keep]
+    if not images:
+        raise ValueError("data.select / data.max_configs leave no configurations")
     return images
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import _core
 from ..potential import Potential
+from .data import describe, named_errors
 from .distributed import gather_items, partition, sum_over_ranks
 
 __all__ = ["Loss", "reference_data"]
@@ -34,12 +35,18 @@ def reference_data(atoms):
     reference results (e.g. read from extxyz or .cfg)."""
     calc = atoms.calc
     if calc is None:
-        raise ValueError("configuration has no reference data (atoms.calc is None)")
+        raise ValueError("no reference data (no energy, forces or stress read with it)")
     res = calc.results
     if "energy" not in res:
-        raise ValueError("configuration has no reference energy")
+        raise ValueError("no reference energy")
+    if not np.isfinite(res["energy"]):
+        raise ValueError(f"reference energy is {res['energy']}")
     forces = res.get("forces")
+    if forces is not None and not np.all(np.isfinite(forces)):
+        raise ValueError("reference forces are not all finite")
     stress = res.get("stress")
+    if stress is not None and not np.all(np.isfinite(stress)):
+        raise ValueError("reference stress is not all finite")
     virial = None
     if stress is not None and all(atoms.pbc):
         s = np.asarray(stress, dtype=float)
@@ -69,14 +76,14 @@ class Loss:
         self.comm = comm if comm is not None and comm.Get_size() > 1 else None
         self.data = _core.TrainingSet()
         self.n_atoms = np.array([len(a) for a in images])
-        references = [reference_data(a) for a in images]  # (energy, forces, virial) per configuration
+        references = [named_errors(reference_data, a, k) for k, a in enumerate(images)]  # (energy, forces, virial)
         self.has_forces = np.array([forces is not None for _, forces, _ in references])
         weights = np.ones(len(images)) if config_weights is None else np.asarray(config_weights, float)
         if weights.shape != (len(images),):
             raise ValueError(f"config_weights: {len(images)} values needed, got shape {weights.shape}")
         bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
         if bad.size:
-            raise ValueError(f"configuration {bad[0]}: weight {weights[bad[0]]} (must be finite and >= 0)")
+            raise ValueError(f"{describe(images[bad[0]], int(bad[0]))}: weight {weights[bad[0]]} (must be finite and >= 0)")
         if self.comm is None:
             self.local_index = np.arange(len(images))
         else:  # this rank's share, balanced by atom count (cost ~ atoms)
@@ -94,7 +101,7 @@ class Loss:
             else:
                 ws = stress_weight
             self.data.add(
-                np.ascontiguousarray(atoms.positions, float), template.types_of(atoms),
+                np.ascontiguousarray(atoms.positions, float), named_errors(template.types_of, atoms, k),
                 np.ascontiguousarray(atoms.cell.array, float), [bool(p) for p in atoms.pbc], energy,
                 forces, virial if stress_weight else None, weights[k] * we,
                 weights[k] * force_weight if forces is not None else 0.0, weights[k] * ws)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..potential import Potential
+from .data import named_errors
 from .loss import reference_data
 
 __all__ = ["errors", "predictions", "summarize"]
@@ -27,8 +28,8 @@ def predictions(potential: Potential, images) -> dict:
     ev = potential.evaluator()
     out = {k: ([], [], []) for k in ("energy", "forces", "stress")}  # reference, predicted, config
     for k, atoms in enumerate(images):
-        energy, forces, virial = reference_data(atoms)
-        res = potential.evaluate(atoms, evaluator=ev)
+        energy, forces, virial = named_errors(reference_data, atoms, k)
+        res = named_errors(lambda a: potential.evaluate(a, evaluator=ev), atoms, k)
         n = len(atoms)
         entries = [("energy", [energy / n], [res["energy"] / n])]
         if forces is not None:

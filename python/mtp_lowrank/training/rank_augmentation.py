@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ..factorization import check_mf_rank
 from ..potential import Potential
 from .loss import Loss
 from .bfgs import BFGSState, bfgs
@@ -93,6 +94,8 @@ def train_mfra(pot: Potential, loss: Loss, r_max: int, delta_r: int = 1, s: int 
     (bfgs.py). `state` (MFRAState, with `pot` of the stage's rank, e.g. its checkpoint) resumes
     exactly; on_state(state) runs with every checkpoint, on Ctrl-C and at the end."""
     nt, nf, nb = pot.n_species, pot.radial_funcs_count, pot.radial_basis_size
+    check_mf_rank(r_max, nt, nf, nb)
+    check_mf_rank(delta_r, nt, nf, nb)
     if state is not None:
         if state.stage.x.shape != pot.parameter_vector().shape:
             raise ValueError("the MFRA state does not match the potential (rank, species or basis)")

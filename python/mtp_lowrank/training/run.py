@@ -14,7 +14,8 @@ import numpy as np
 import yaml
 
 from ..potential import Potential
-from .data import load_images, split
+from ..factorization import check_mf_rank
+from .data import load_images, select_images, split
 from .distributed import is_root, world
 from .loss import Loss
 from .metrics import predictions, summarize
@@ -33,115 +34,178 @@ def _species_of(images):
     return sorted({s for a in images for s in a.get_chemical_symbols()}, key=lambda s: atomic_numbers[s])
 
 
-def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -> dict:
-    """Under `mpirun -np K` (comm="auto" finds it) every rank reads the data, takes a share of
-    the training configurations, and runs the same optimizer steps on the summed loss and
-    gradient; rank 0 alone prints and writes files. model.ensemble > 1 trains that many models
-    (see run_ensemble)."""
-    comm = world() if comm == "auto" else comm
-    if cfg["model"]["ensemble"] > 1:
-        if resume:
-            raise ValueError("--resume continues one run: resume an ensemble member from its own directory "
-                             "with model.ensemble=1 and model.seed set to the member's seed")
-        return run_ensemble(cfg, log=log, comm=comm)
-    d, m, lo, opt, out_cfg = cfg["data"], cfg["model"], cfg["loss"], cfg["optimizer"], cfg["output"]
-    root = is_root(comm)
-    if not root:
-        def log(*args, **kwargs):
-            pass
-    threads = opt["threads"]
-    if comm is not None and threads == 0:  # one node assumed: share its cores among the ranks
-        threads = max(1, (os.cpu_count() or 1) // comm.Get_size())
-    out = Path(out_cfg["directory"])
-    if root:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+class RunDirectoryError(ValueError):
+    pass
+
+
+def prepare_directory(out: Path, overwrite: bool, resume: str | None) -> None:
+    """A run writes into a new or empty directory (as nequip does): an existing non-empty one
+    is refused unless the run resumes from it or --overwrite is given, in which case what an
+    earlier run wrote there is removed first (so metrics.jsonl holds one run)."""
+    if out.exists() and not out.is_dir():
+        raise RunDirectoryError(f"output.directory {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not resume:
+        if not overwrite:
+            raise RunDirectoryError(f"output.directory {out} already holds a run: choose another directory, "
+                                    "continue it with --resume <dir>/checkpoint.mtp, or replace it with --overwrite")
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+RUN_FILES = ("config.yaml", "metrics.jsonl", "checkpoint.mtp", "checkpoint_state.npz", "potential.mtp",
+             "potential_mlip.mtp", "report.json", "parity_train.png", "parity_validation.png",
+             "learning_curve.png", "ensemble_report.json")
+
+
+def load_data(d: dict, log):
+    """(train, validation, species) as the data section says."""
     species = d["species"]
     train = load_images(d["train"], species=species)
+    if d["select"] is not None or d["max_configs"] is not None:
+        n_all = len(train)
+        train = select_images(train, d["select"], d["max_configs"], d["seed"])
+        log(f"data.select / data.max_configs: {len(train)} of {n_all} configurations")
     if d["validation"]:
         val = load_images(d["validation"], species=species)
     else:
         train, val = split(train, d["validation_fraction"], d["seed"])
+    if species is None and any("X" in a.get_chemical_symbols() for a in train + val):
+        raise ValueError("MLIP .cfg data stores type numbers, not elements: give data.species "
+                         "(the chemical symbols of types 0, 1, ...)")
     species = species or _species_of(train + val)
     log(f"{len(train)} training / {len(val)} validation configurations; species {' '.join(species)}")
-    iso = None
-    if d["isolated_atom_energies"] is not None:
-        missing = [s for s in species if s not in d["isolated_atom_energies"]]
-        if missing:
-            raise ValueError(f"data.isolated_atom_energies has no energy for {', '.join(missing)}")
-        iso = [float(d["isolated_atom_energies"][s]) for s in species]
-        log("species_coeffs fixed at the isolated-atom energies: "
-            + ", ".join(f"{s} {e:.6g} eV" for s, e in zip(species, iso)))
+    return train, val, species
 
-    state = None
-    if resume:
-        pot = Potential.load(resume, species=species)
-        state_file = Path(resume).with_name(Path(resume).stem + "_state.npz")
-        if state_file.exists():
-            with np.load(state_file) as z:
-                saved_by = str(z["method"]) if "method" in z else "bfgs"
-            if saved_by != opt["method"]:
-                raise ValueError(f"{state_file} was written by optimizer.method {saved_by}, "
-                                 f"not {opt['method']}: resume with the same method")
-            state = {"bfgs": BFGSState, "rmf": RMFState, "mfra": MFRAState}[saved_by].load(state_file)
-            x = state.x if saved_by == "bfgs" else state.stage.x if saved_by == "mfra" else None
-            if x is not None and x.shape != pot.parameter_vector().shape:
-                raise ValueError(f"{state_file} does not match the parameters of {resume}")
-            done = state.iteration if saved_by != "mfra" else state.used + state.stage.iteration
-            log(f"resuming exactly from {resume} and {state_file.name} (iteration {done})")
-        else:
-            log(f"resuming from {resume} (parameters only: the optimizer's curvature estimate restarts)")
+
+def isolated_energies(d: dict, species, log):
+    """species_coeffs fixed at data.isolated_atom_energies (one per species), or None."""
+    if d["isolated_atom_energies"] is None:
+        return None
+    missing = [s for s in species if s not in d["isolated_atom_energies"]]
+    if missing:
+        raise ValueError(f"data.isolated_atom_energies has no energy for {', '.join(missing)}")
+    iso = [float(d["isolated_atom_energies"][s]) for s in species]
+    log("species_coeffs fixed at the isolated-atom energies: "
+        + ", ".join(f"{s} {e:.6g} eV" for s, e in zip(species, iso)))
+    return iso
+
+
+def check_model_matches(pot: Potential, m: dict, method: str, source: str) -> None:
+    """Refuse to resume from a checkpoint whose model is not the one the model section asks for."""
+    want = {"level": m["level"], "min_dist": float(m["min_dist"]), "max_dist": float(m["max_dist"]),
+            "radial_basis_size": m["radial_basis_size"],
+            "representation": "mf" if method == "mfra" else m["representation"]}
+    have = {"level": pot.level, "min_dist": pot.min_dist, "max_dist": pot.max_dist,
+            "radial_basis_size": pot.radial_basis_size, "representation": pot.format}
+    if want["representation"] == "mf" and method != "mfra":
+        want["rank"], have["rank"] = m["rank"], pot.ranks[0] if pot.ranks else None
+    if want["representation"] == "tt":
+        want["ranks"], have["ranks"] = list(m["ranks"]), list(pot.ranks)
+    diff = [f"model.{k}: {want[k]} in the configuration, {have[k]} in the checkpoint" for k in want if want[k] != have[k]]
+    if diff:
+        raise ValueError(f"--resume {source}: the checkpoint is not the model this configuration describes ("
+                         + "; ".join(diff) + "): resume with the configuration the run was started with")
+
+
+def load_state(state_file: Path, method: str, pot: Potential):
+    """The optimizer state saved beside a checkpoint, checked against method and parameters."""
+    try:
+        with np.load(state_file) as z:
+            saved_by = str(z["method"]) if "method" in z else "bfgs"
+        state = {"bfgs": BFGSState, "rmf": RMFState, "mfra": MFRAState}[saved_by].load(state_file)
+    except Exception as e:  # a truncated or foreign file: zipfile, pickle, key or shape errors
+        raise ValueError(f"{state_file}: not a readable optimizer state ({type(e).__name__}: {e}); "
+                         "delete it to resume from the checkpoint's parameters only") from None
+    if saved_by != method:
+        raise ValueError(f"{state_file} was written by optimizer.method {saved_by}, "
+                         f"not {method}: resume with the same method")
+    x = state.x if saved_by == "bfgs" else state.stage.x if saved_by == "mfra" else None
+    if x is not None and x.shape != pot.parameter_vector().shape:
+        raise ValueError(f"{state_file} does not match the parameters of the checkpoint beside it")
+    return state
+
+
+def resume_point(resume: str, cfg: dict, species, log):
+    """(potential, optimizer state or None) to continue a run from its checkpoint."""
+    method = cfg["optimizer"]["method"]
+    pot = Potential.load(resume, species=species)
+    check_model_matches(pot, cfg["model"], method, resume)
+    state_file = Path(resume).with_name(Path(resume).stem + "_state.npz")
+    if not state_file.exists():
+        log(f"resuming from {resume} (parameters only: the optimizer's curvature estimate restarts)")
+        return pot, None
+    state = load_state(state_file, method, pot)
+    done = state.iteration if method != "mfra" else state.used + state.stage.iteration
+    log(f"resuming exactly from {resume} and {state_file.name} (iteration {done})")
+    return pot, state
+
+
+def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
+    """A new model as the model section says, linear parameters fitted as the optimizer says."""
+    m, opt, lo = cfg["model"], cfg["optimizer"], cfg["loss"]
+    if m["init"]:
+        pot = Potential.load(m["init"], species=species)
     else:
-        if m["init"]:
-            pot = Potential.load(m["init"], species=species)
-        else:
-            pot = Potential.from_level(m["level"], species, min_dist=m["min_dist"], max_dist=m["max_dist"],
-                                       radial_basis_size=m["radial_basis_size"], seed=m["seed"])
-        if opt["method"] != "mfra":
-            if m["representation"] == "mf":
-                pot = pot.to_mf(m["rank"])
-            elif m["representation"] == "tt":
-                pot = pot.to_tt(m["ranks"])
-        if iso is not None:
-            pot = pot.replace(species_coeffs=iso)
-        if opt["linear_init"]:
-            pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm, fixed_species_coeffs=iso)
-    loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
-                stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
-                n_threads=threads, comm=comm, freeze_species=iso is not None,
-                config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in train])
-    if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
-        t0 = time.perf_counter()
-        before = loss.evaluate(pot, gradient=False)["loss"]
-        pot = fit_linear_to_loss(pot, loss)
-        log(f"linear parameters fitted to the whole loss: {before:.6e} -> "
-            f"{loss.evaluate(pot, gradient=False)['loss']:.6e} ({time.perf_counter() - t0:.1f} s)")
-    if comm is not None:
-        log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
-    metrics = (out / "metrics.jsonl").open("a") if root else None
-    t_start = time.perf_counter()
+        pot = Potential.from_level(m["level"], species, min_dist=m["min_dist"], max_dist=m["max_dist"],
+                                   radial_basis_size=m["radial_basis_size"], seed=m["seed"])
+    if opt["method"] == "mfra":
+        check_mf_rank(opt["r_max"], pot.n_species, pot.radial_funcs_count, pot.radial_basis_size)
+    elif m["representation"] == "mf":
+        pot = pot.to_mf(m["rank"])
+    elif m["representation"] == "tt":
+        pot = pot.to_tt(m["ranks"])
+    if iso is not None:
+        pot = pot.replace(species_coeffs=iso)
+    if opt["linear_init"]:
+        pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm, fixed_species_coeffs=iso)
+    return pot
 
-    every = out_cfg["validation_every"]
 
-    def on_iteration(rec):
-        rank = rec.get("rank", pot.ranks[0] if pot.ranks else "-")
+class MetricsLog:
+    """The per-iteration callback: one printed line and one metrics.jsonl record per iteration
+    (training RMSEs from the loss evaluation of the accepted iterate, validation RMSEs every
+    `every` iterations). A Ctrl-C while the validation is computed still writes the record."""
+
+    def __init__(self, path: Path | None, loss: Loss, val, every: int, log, rank_of, append: bool):
+        self.file = path.open("a" if append else "w") if path is not None else None
+        self.loss, self.val, self.every, self.log, self.rank_of = loss, val, every, log, rank_of
+        self.t_start = time.perf_counter()
+
+    def __call__(self, rec):
+        rank = rec.get("rank", self.rank_of())
         rec = {k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}
-        train_err, current = loss.recent(rec["loss"])
-        line = (f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}")
+        train_err, current = self.loss.recent(rec["loss"])
+        line = f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}"
         if train_err:
             rec.update({"train_" + k: v for k, v in train_err.items()})
             line += (f"  train E {train_err['energy_rmse_meV_per_atom']:8.2f} meV/atom"
                      f"  F {train_err['force_rmse_meV_per_A']:7.1f} meV/A")
-        if root and val and every and current is not None and rec["iteration"] % every == 0:
-            v = summarize(predictions(current, val), by_group=False)["all"]
-            rec["validation_energy_rmse_meV_per_atom"] = v["energy_meV_per_atom"]["rmse"]
-            rec["validation_force_rmse_meV_per_A"] = v["forces_meV_per_A"]["rmse"]
-            line += (f"  val E {rec['validation_energy_rmse_meV_per_atom']:8.2f}"
-                     f"  F {rec['validation_force_rmse_meV_per_A']:7.1f}")
-        log(f"{line}  rank {rank}  {time.perf_counter() - t_start:8.1f} s")
-        if metrics is not None:
-            metrics.write(json.dumps(rec) + "\n")
-            metrics.flush()
+        try:
+            if self.file is not None and self.val and self.every and current is not None \
+                    and rec["iteration"] % self.every == 0:
+                v = summarize(predictions(current, self.val), by_group=False)["all"]
+                rec["validation_energy_rmse_meV_per_atom"] = v["energy_meV_per_atom"]["rmse"]
+                rec["validation_force_rmse_meV_per_A"] = v["forces_meV_per_A"]["rmse"]
+                line += (f"  val E {rec['validation_energy_rmse_meV_per_atom']:8.2f}"
+                         f"  F {rec['validation_force_rmse_meV_per_A']:7.1f}")
+        except KeyboardInterrupt:
+            rec["interrupted"] = True
+            raise
+        finally:
+            self.log(f"{line}  rank {rank}  {time.perf_counter() - self.t_start:8.1f} s")
+            if self.file is not None:
+                self.file.write(json.dumps(rec) + "\n")
+                self.file.flush()
+
+    def close(self):
+        if self.file is not None:
+            self.file.close()
+
+
+def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, root: bool) -> TrainResult:
+    """Run optimizer.method from `pot` (or from a saved `state`), checkpointing into `out`."""
+    opt, out_cfg = cfg["optimizer"], cfg["output"]
 
     def on_checkpoint(p):
         if root:
@@ -152,39 +216,33 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
             st.save(out / "checkpoint_state.npz")
 
     common = dict(max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
-                  patience=opt["patience"], callback=on_iteration, checkpoint_every=out_cfg["checkpoint_every"],
-                  on_checkpoint=on_checkpoint)
+                  patience=opt["patience"], callback=callback, checkpoint_every=out_cfg["checkpoint_every"])
     if opt["method"] == "bfgs":
         # Our resumable BFGS: checkpoints carry its whole state (checkpoint_state.npz), so
         # --resume continues exactly where the run stopped.
-        template = pot
-        fun = loss.for_template(template)
-
         def save_state(st):
-            on_checkpoint(template.with_parameter_vector(st.best_x))
+            on_checkpoint(pot.with_parameter_vector(st.best_x))
             on_state(st)
 
-        st, message = bfgs(fun, None if state else pot.parameter_vector(), state=state,
-                           max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
-                           patience=opt["patience"], callback=on_iteration,
-                           checkpoint_every=out_cfg["checkpoint_every"], on_checkpoint=save_state)
+        st, message = bfgs(loss.for_template(pot), None if state else pot.parameter_vector(), state=state,
+                           on_checkpoint=save_state, **common)
         save_state(st)
-        result = TrainResult(template.with_parameter_vector(st.best_x), st.best_f, st.iteration, message,
-                             st.history)
-    elif opt["method"] == "rmf":
-        result = train_rmf(pot, loss.for_template(pot), mu=opt["mu"], state=state, on_state=on_state, **common)
-    else:
-        result = train_mfra(pot, loss, r_max=opt["r_max"], delta_r=opt["delta_r"], s=opt["s"],
-                            seed=m["seed"], state=state, on_state=on_state, **common)
-    if metrics is not None:
-        metrics.close()
+        return TrainResult(pot.with_parameter_vector(st.best_x), st.best_f, st.iteration, message, st.history)
+    if opt["method"] == "rmf":
+        return train_rmf(pot, loss.for_template(pot), mu=opt["mu"], state=state, on_state=on_state,
+                         on_checkpoint=on_checkpoint, **common)
+    return train_mfra(pot, loss, r_max=opt["r_max"], delta_r=opt["delta_r"], s=opt["s"], seed=cfg["model"]["seed"],
+                      state=state, on_state=on_state, on_checkpoint=on_checkpoint, **common)
+
+
+def write_report(result: TrainResult, train, val, out: Path, plots: bool, seconds: float, root: bool, log) -> dict:
+    """potential.mtp (and potential_mlip.mtp for full models), report.json, plots."""
     best = result.potential
-    on_checkpoint(best)
     if root:
+        best.save(out / "checkpoint.mtp", mlip_compatible=False)
         best.save(out / "potential.mtp", mlip_compatible=False)
         if best.format == "full":
             best.save(out / "potential_mlip.mtp", mlip_compatible=True)
-    seconds = time.perf_counter() - t_start
     pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
               "seconds": seconds, "format": best.format, "ranks": list(best.ranks),
@@ -192,7 +250,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
               **{name: summarize(p) if p is not None else None for name, p in pred.items()}}
     if root:
         (out / "report.json").write_text(json.dumps(report, indent=1))
-        if out_cfg["plots"]:
+        if plots:
             for name, p in pred.items():
                 if p is not None:
                     parity_plot(p, out / f"parity_{name}.png", title=f"{name} ({best.format}, {len(p['groups'])} configurations)")
@@ -206,6 +264,57 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto") -
                 f"F rmse {e['forces_meV_per_A']['rmse']:.1f} meV/A   S rmse {e['stress_GPa']['rmse']:.3f} GPa")
     log(f"{result.message}; wrote {out / 'potential.mtp'} and {out / 'report.json'}")
     return report
+
+
+def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", overwrite: bool = False) -> dict:
+    """Under `mpirun -np K` (comm="auto" finds it) every rank reads the data, takes a share of
+    the training configurations, and runs the same optimizer steps on the summed loss and
+    gradient; rank 0 alone prints and writes files. model.ensemble > 1 trains that many models
+    (see run_ensemble). The output directory must be new or empty unless resuming or
+    `overwrite`. The report's message is "interrupted" after Ctrl-C."""
+    comm = world() if comm == "auto" else comm
+    if cfg["model"]["ensemble"] > 1:
+        if resume:
+            raise ValueError("--resume continues one run: resume an ensemble member from its own directory "
+                             "with model.ensemble=1 and model.seed set to the member's seed")
+        return run_ensemble(cfg, log=log, comm=comm, overwrite=overwrite)
+    lo, opt, out_cfg = cfg["loss"], cfg["optimizer"], cfg["output"]
+    root = is_root(comm)
+    if not root:
+        def log(*args, **kwargs):
+            pass
+    threads = opt["threads"]
+    if comm is not None and threads == 0:  # one node assumed: share its cores among the ranks
+        threads = max(1, (os.cpu_count() or 1) // comm.Get_size())
+    out = Path(out_cfg["directory"])
+    if root:
+        prepare_directory(out, overwrite, resume)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    train, val, species = load_data(cfg["data"], log)
+    iso = isolated_energies(cfg["data"], species, log)
+    if resume:
+        pot, state = resume_point(resume, cfg, species, log)
+    else:
+        pot, state = initial_potential(cfg, species, iso, train, comm), None
+    loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
+                stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
+                n_threads=threads, comm=comm, freeze_species=iso is not None,
+                config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in train])
+    if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
+        t0 = time.perf_counter()
+        before = loss.evaluate(pot, gradient=False)["loss"]
+        pot = fit_linear_to_loss(pot, loss)
+        log(f"linear parameters fitted to the whole loss: {before:.6e} -> "
+            f"{loss.evaluate(pot, gradient=False)['loss']:.6e} ({time.perf_counter() - t0:.1f} s)")
+    if comm is not None:
+        log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
+    metrics = MetricsLog(out / "metrics.jsonl" if root else None, loss, val, out_cfg["validation_every"], log,
+                         lambda: pot.ranks[0] if pot.ranks else "-", append=bool(resume))
+    try:
+        result = optimize(pot, loss, state, cfg, metrics, out, root)
+    finally:
+        metrics.close()
+    return write_report(result, train, val, out, out_cfg["plots"], time.perf_counter() - metrics.t_start, root, log)
 
 
 def _mean_std(values):
@@ -226,7 +335,7 @@ def ensemble_summary(reports: list[dict]) -> dict:
     return out
 
 
-def run_ensemble(cfg: dict, log=print, comm=None) -> dict:
+def run_ensemble(cfg: dict, log=print, comm=None, overwrite: bool = False) -> dict:
     """model.ensemble models that differ only in the seed of their random initialisation
     (model.seed, model.seed + 1, ...), each in its own directory seed_<seed>/ under
     output.directory, same data split; writes ensemble_report.json (mean +- std)."""
@@ -238,7 +347,10 @@ def run_ensemble(cfg: dict, log=print, comm=None) -> dict:
         sub["model"].update(ensemble=1, seed=seed0 + member)
         sub["output"]["directory"] = str(out / f"seed_{seed0 + member}")
         log(f"ensemble member {member + 1}/{k}: seed {seed0 + member}")
-        reports.append(run_training(sub, log=log, comm=comm))
+        reports.append(run_training(sub, log=log, comm=comm, overwrite=overwrite))
+        if reports[-1]["message"] == "interrupted":
+            log(f"ensemble interrupted in member {member + 1}/{k}")
+            return {"members": len(reports), "message": "interrupted"}
     summary = ensemble_summary(reports)
     if is_root(comm):
         (out / "ensemble_report.json").write_text(json.dumps(summary, indent=1))
