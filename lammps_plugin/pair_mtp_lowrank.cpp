@@ -84,6 +84,11 @@ void PairMTPLowRank::coeff(int narg, char **arg) {
   species_of_type_.assign(ntypes + 1, -1);
   for (int t = 1; t <= ntypes; ++t) {
     const std::string el = arg[2 + t];
+    // NULL: this style computes nothing for the type; alone it would leave the type without any
+    // interaction (force->pair is this style unless it is a sub-style of pair_style hybrid)
+    if (el == "NULL" && force->pair == this)
+      error->all(FLERR, "pair_style mtp/lowrank: atom type {} is NULL in pair_coeff; NULL needs pair_style "
+                 "hybrid or hybrid/overlay with another style for that type", t);
     if (el == "NULL") continue;
     int s = -1;
     if (!names.empty()) {
@@ -126,13 +131,6 @@ void PairMTPLowRank::coeff(int narg, char **arg) {
 }
 
 void PairMTPLowRank::init_style() {
-  // With NULL types this style computes nothing for them; standalone, LAMMPS would then have no
-  // interaction for those types at all.
-  if (force->pair == this)
-    for (int t = 1; t <= atom->ntypes; ++t)
-      if (species_of_type_[t] < 0)
-        error->all(FLERR, "pair_style mtp/lowrank: atom type {} is NULL in pair_coeff; NULL needs pair_style "
-                   "hybrid or hybrid/overlay with another style for that type", t);
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style mtp/lowrank requires 'units metal' (energies in eV, lengths in Angstrom)");
   if (force->newton_pair == 0) error->all(FLERR, "pair_style mtp/lowrank requires newton pair on");

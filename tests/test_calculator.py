@@ -101,3 +101,32 @@ def test_from_file_needs_species_for_mlip_files(tmp_path):
     pot = random_potential(level=6, n_species=2, fmt="mf")
     pot.save(tmp_path / "named.mtp")
     assert MTPCalculator.from_file(tmp_path / "named.mtp").potential.species == ["Li", "Na"]
+
+
+def test_short_distances_warn_once_or_raise():
+    """Neighbours closer than min_dist (the basis is extrapolated there): one warning per
+    calculator with the count, or an error with short_range='error'."""
+    import warnings
+
+    pot = random_potential(level=6, n_species=2, min_dist=2.5)
+    close = random_atoms(np.random.default_rng(0), n_atoms=12, min_sep=1.9)
+    n_short = pot.evaluate(close)["short_range_atoms"]
+    assert n_short > 0
+    calc = MTPCalculator(pot)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for shift in (0.0, 0.01):
+            atoms = close.copy()
+            atoms.positions += shift
+            atoms.calc = calc
+            atoms.get_potential_energy()
+    msgs = [str(w.message) for w in caught if "min_dist" in str(w.message)]
+    assert len(msgs) == 1 and msgs[0].startswith(f"{n_short} atoms have a neighbour closer than the potential's min_dist 2.5")
+    atoms = close.copy()
+    atoms.calc = MTPCalculator(pot, short_range="error")
+    with pytest.raises(ValueError, match="closer than the potential's min_dist 2.5 A"):
+        atoms.get_potential_energy()
+    far = random_atoms(np.random.default_rng(0), n_atoms=12, min_sep=2.6, volume_per_atom=25)
+    assert pot.evaluate(far)["short_range_atoms"] == 0
+    far.calc = MTPCalculator(pot, short_range="error")
+    assert np.isfinite(far.get_potential_energy())

@@ -93,3 +93,33 @@ def test_level16_timing_potential_on_flinak_matches_mlip_algorithm():
     s = ours["stress"]
     np.testing.assert_allclose([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]], atoms.get_stress(),
                                atol=1e-5 * np.abs(atoms.get_stress()).max())
+
+
+def test_group_round_trips_as_a_feature_line(tmp_path):
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = random_atoms(np.random.default_rng(1), n_atoms=5)
+    atoms.calc = SinglePointCalculator(atoms, energy=-1.0)
+    atoms.info["group"] = "Mo_AIMD"
+    atoms.info["features"] = {"EFS_by": "VASP"}
+    write_cfg(tmp_path / "g.cfg", [atoms], species=["Li", "Na"])
+    assert " Feature   group\tMo_AIMD" in (tmp_path / "g.cfg").read_text()
+    back = read_cfg(tmp_path / "g.cfg", species=["Li", "Na"])[0]
+    assert back.info["group"] == "Mo_AIMD" and back.info["features"] == {"EFS_by": "VASP"}
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda t: t.replace(" Size\n    5\n", " Size\n    0\n").split(" AtomData")[0] + "END_CFG\n",
+     r"g\.cfg:1: configuration with no atoms \(Size 0\)"),
+    (lambda t: t.replace(" Energy\n    -1\n", " Energy\n    lots\n"), r"g\.cfg:\d+: Energy needs 1 finite number"),
+    (lambda t: t.replace(" Size\n    5\n", " Size\n    five\n"), r"g\.cfg:\d+: Size needs 1 finite number"),
+])
+def test_malformed_cfg_names_file_and_line(tmp_path, edit, message):
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = random_atoms(np.random.default_rng(1), n_atoms=5)
+    atoms.calc = SinglePointCalculator(atoms, energy=-1.0)
+    write_cfg(tmp_path / "g.cfg", [atoms], species=["Li", "Na"])
+    (tmp_path / "g.cfg").write_text(edit((tmp_path / "g.cfg").read_text()))
+    with pytest.raises(ValueError, match=message):
+        read_cfg(tmp_path / "g.cfg", species=["Li", "Na"])

@@ -217,3 +217,32 @@ def test_linear_fit_to_the_whole_loss_from_the_command_line(tmp_path, capsys):
     line = next(l for l in out.splitlines() if "fitted to the whole loss" in l)
     before, after = (float(w) for w in line.split(":")[1].split("(")[0].split("->"))
     assert after < before
+
+
+def test_every_option_of_every_verb_has_help():
+    from mtp_lowrank.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    for verb, parser in sub.choices.items():
+        for action in parser._actions:
+            if action.dest != "help":
+                assert action.help, f"mtp-lowrank {verb} {action.option_strings or action.dest} has no help"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["convert", "{d}/data.xyz", "{d}/data.foo"], "data.foo: cannot tell the data format from the extension"),
+    (["convert", "{d}/pot.mtp", "{d}/pot.xyz"], "pot.xyz: potentials are written as .mtp or .almtp files"),
+    (["compress", "{d}/pot.mtp", "--mf", "2", "-o", "{d}/pot.txt"], "pot.txt: potentials are written as .mtp"),
+    (["compress", "{d}/pot.mtp", "--mf", "500", "-o", "{d}/x.mtp"], "MF rank must be between 1 and 4"),
+    (["info", "{d}"], "is a directory, not a potential file"),
+    (["eval", "{d}/pot.mtp", "{d}"], "is a directory, not a data file"),
+])
+def test_bad_paths_and_ranks_are_messages(tmp_path, args, message):
+    import ase.io
+
+    pot = random_potential(level=8, n_species=2)
+    pot.save(tmp_path / "pot.mtp", mlip_compatible=False)
+    ase.io.write(tmp_path / "data.xyz", labelled(pot, count=2, seed=1))
+    with pytest.raises(SystemExit) as e:
+        main([a.format(d=tmp_path) for a in args])
+    assert message in str(e.value.code)

@@ -3,6 +3,8 @@ exact reconstruction at full rank, and the paper's parameter counts."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,26 @@ def test_radial_coefficient_shape_errors():
     with pytest.raises(ValueError, match="U .* has 20 numbers, its shape needs"):
         pot.replace(factors=[np.zeros((4, 5)), np.zeros((pot.radial_funcs_count * pot.radial_basis_size, 4))],
                     format="mf", ranks=[4])
+
+
+@pytest.mark.parametrize("convert,message", [
+    (lambda p: p.to_mf(p.max_mf_rank() + 1), "MF rank must be between 1 and 4"),
+    (lambda p: p.to_mf(2.5), "MF rank must be a whole number, got 2.5"),
+    (lambda p: p.to_mf(0), "MF rank must be between 1 and 4"),
+    (lambda p: p.to_tt((2, 5, 2)), "TT rank r2 must be between 1 and 4"),
+    (lambda p: p.to_tt((2, 2)), "TT ranks must be three whole numbers"),
+])
+def test_ranks_above_the_largest_useful_one_are_refused(convert, message):
+    pot = random_potential(level=8, n_species=2)
+    assert pot.max_mf_rank() == 4 and pot.max_tt_ranks() == (2, 4, 6)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        convert(pot)
+    assert pot.to_mf(2.0).ranks == (2,)   # a whole float is a rank
+
+
+def test_mfra_refuses_a_rank_above_the_largest_useful_one():
+    from mtp_lowrank.training import Loss, train_mfra
+
+    pot = random_potential(level=6, n_species=2)
+    with pytest.raises(ValueError, match="MF rank must be between 1 and 4"):
+        train_mfra(pot, Loss(pot, []), r_max=500)

@@ -129,7 +129,7 @@ run 1000
 ERRORS = {
     "unknown element": ("pair_coeff * * pot.mtp Li Cl", "element Cl is not in pot.mtp (its species: Li Na)"),
     "element count": ("pair_coeff * * pot.mtp Li", "needs 2 element names (one per atom type), got 1"),
-    "missing file": ("pair_coeff * * nothere.mtp Li Na", "nothere.mtp:0: cannot open potential file"),
+    "missing file": ("pair_coeff * * nothere.mtp Li Na", "nothere.mtp: no such potential file"),
     "malformed file": ("pair_coeff * * bad.mtp Li Na", "bad.mtp:5: unknown key 'bogus'"),
 }
 
@@ -173,3 +173,85 @@ def test_autoload_through_entry_point(tmp_path):
     write_data(tmp_path / "data.lmp", random_atoms(np.random.default_rng(0), n_atoms=6), ["Li", "Na"])
     _, out = run(tmp_path, setup_block("pot.mtp", ["Li", "Na"]) + "run 0\n", plugin=False)
     assert "Loop time" in out
+
+
+def test_mlp_trained_potential_runs_with_its_species_in_block_order(tmp_path):
+    """MLIP-3's own `mlp train` output (blocks 1-1 ... 2-2, binary #MVS block): `pair_coeff * *
+    file Mo Ta` names the species in block order, and LAMMPS gives the Python numbers."""
+    from mtp_lowrank import Potential, read_cfg
+
+    path = shared_file("data", "mlip3", "mlp_trained_mota.almtp")
+    pot = Potential.load(path, species=["Mo", "Ta"])
+    atoms = read_cfg(shared_file("data", "mlip3", "mota_val60.cfg"), species=pot.cfg_species)[3]
+    lmp = single_point(tmp_path, str(path), atoms.repeat((2, 1, 1)), ["Mo", "Ta"])
+    ref = pot.evaluate(lmp["atoms_lammps"])
+    assert lmp["energy"] == pytest.approx(ref["energy"], rel=1e-10)
+    assert_close(lmp["forces"], ref["forces"], 1e-10)
+
+
+def _three_types(tmp_path, pot, elements=("Li", "Na", "K")):
+    pot.save(tmp_path / "pot.mtp", mlip_compatible=True)  # MLIP-style: no species names
+    atoms = random_atoms(np.random.default_rng(1), n_atoms=12, n_species=3)
+    write_data(tmp_path / "data.lmp", atoms, list(elements))
+    return atoms
+
+
+def test_unnamed_file_refuses_one_element_for_two_types(tmp_path):
+    pot = random_potential(level=6, n_species=3, seed=2)
+    _three_types(tmp_path, pot)
+    script = setup_block("pot.mtp", ["Li", "Na", "K"]).replace("pot.mtp Li Na K", "pot.mtp Li Li K") + "run 0\n"
+    code, out = run(tmp_path, script, check=False)
+    assert code != 0 and "does not name its species, so element Li given for two atom types" in out, out[-2000:]
+    assert "mtp-lowrank convert pot.mtp named.mtp --species" in out
+    _, out = run(tmp_path, setup_block("pot.mtp", ["Li", "Na", "K"]) + "run 0\n")
+    assert "mapped by order: Li=0 Na=1 K=2" in out
+
+
+def test_null_needs_hybrid_and_works_there(tmp_path):
+    pot = random_potential(level=6, n_species=2, seed=3)
+    atoms = _three_types(tmp_path, pot)
+    alone = setup_block("pot.mtp", ["Li", "Na", "K"]).replace("pot.mtp Li Na K", "pot.mtp Li Na NULL") + "run 0\n"
+    code, out = run(tmp_path, alone, check=False)
+    assert code != 0 and "atom type 3 is NULL in pair_coeff; NULL needs pair_style hybrid" in out, out[-2000:]
+    hybrid = setup_block("pot.mtp", ["Li", "Na", "K"]).replace(
+        "pair_style mtp/lowrank\npair_coeff * * pot.mtp Li Na K",
+        "pair_style hybrid/overlay mtp/lowrank zero 4.0\npair_coeff * * mtp/lowrank pot.mtp Li Na NULL\n"
+        "pair_coeff * * zero") + 'run 0\nprint "RESULT $(pe:%.17g)"\n'
+    _, out = run(tmp_path, hybrid)
+    energy = float(next(l for l in out.splitlines() if l.startswith("RESULT")).split()[1])
+    from lammps_runner import read_data
+
+    lmp_atoms = read_data(tmp_path / "data.lmp", ["Li", "Na", "K"])
+    without_k = lmp_atoms[[s != "K" for s in lmp_atoms.get_chemical_symbols()]]
+    assert energy == pytest.approx(pot.evaluate(without_k)["energy"], rel=1e-10)
+
+
+def test_short_distances_are_counted_or_refused(tmp_path):
+    """Neighbours closer than min_dist (the basis is extrapolated there): one warning line per
+    run with the count, or an error naming the atom with `short_range error`."""
+    pot = random_potential(level=6, n_species=2, min_dist=2.5)
+    pot.save(tmp_path / "pot.mtp", mlip_compatible=False)
+    atoms = random_atoms(np.random.default_rng(0), n_atoms=12, min_sep=1.9)
+    write_data(tmp_path / "data.lmp", atoms, ["Li", "Na"])
+    expected = pot.evaluate(read_data_atoms(tmp_path))["short_range_atoms"]
+    assert expected > 0
+    for nprocs in (1, 2):
+        _, out = run(tmp_path, setup_block("pot.mtp", ["Li", "Na"]) + "run 0\nrun 2\n", nprocs=nprocs)
+        lines = [l for l in out.splitlines() if "closer than the potential's min_dist 2.5" in l]
+        assert len(lines) == 2, out[-2000:]   # one per run
+        assert lines[0].startswith(f"WARNING: pair_style mtp/lowrank: {expected} atom evaluations")
+    strict = setup_block("pot.mtp", ["Li", "Na"]).replace("pair_style mtp/lowrank", "pair_style mtp/lowrank short_range error")
+    code, out = run(tmp_path, strict + "run 0\n", check=False)
+    assert code != 0 and "closer than the potential's min_dist 2.5 A (short_range error)" in out
+    code, out = run(tmp_path, strict.replace("short_range error", "short_range maybe") + "run 0\n", check=False)
+    assert code != 0 and "short_range must be warn or error" in out
+    far = random_atoms(np.random.default_rng(0), n_atoms=12, min_sep=2.6, volume_per_atom=25)
+    write_data(tmp_path / "data.lmp", far, ["Li", "Na"])
+    _, out = run(tmp_path, strict + "run 0\n")
+    assert "min_dist" not in out
+
+
+def read_data_atoms(tmp_path):
+    from lammps_runner import read_data
+
+    return read_data(tmp_path / "data.lmp", ["Li", "Na"])

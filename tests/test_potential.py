@@ -179,3 +179,19 @@ def test_energy_only_evaluation_reports_no_virial():
     out = pot.evaluate(atoms, forces=False)
     assert "virial" not in out and "stress" not in out and "forces" not in out
     assert out["energy"] == pytest.approx(pot.evaluate(atoms)["energy"], rel=1e-14)
+
+
+@pytest.mark.parametrize("species,message", [
+    (["Li", "Li"], "species Li appears twice in Li Li"),
+    (["Li", "Xx"], "'Xx' is not a chemical symbol"),
+    ("LiNa", "must be a list of chemical symbols"),
+])
+def test_species_lists_are_checked(species, message, tmp_path):
+    from mtp_lowrank import Potential
+
+    with pytest.raises(ValueError, match=message):
+        Potential.from_level(6, species, 1.5, 5.0)
+    random_potential(level=6, n_species=2).save(tmp_path / "unnamed.mtp", mlip_compatible=True)
+    if isinstance(species, list):
+        with pytest.raises(ValueError, match=message):
+            Potential.load(tmp_path / "unnamed.mtp", species=species)

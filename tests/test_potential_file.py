@@ -142,3 +142,11 @@ def test_tt_ranks_inconsistent(tmp_path):
 def test_missing_file():
     with pytest.raises(PotentialFileError, match="pot.mtp: no such potential file"):
         Potential.load("/nonexistent/pot.mtp")
+
+
+def test_directory_or_binary_file_as_potential(tmp_path):
+    with pytest.raises(PotentialFileError, match=f"{tmp_path}: is a directory, not a potential file"):
+        Potential.load(tmp_path)
+    (tmp_path / "x.mtp").write_bytes(b"MTP\nversion = 1.1.0\n\x00\x01\x02garbage")
+    with pytest.raises(PotentialFileError, match=r"x\.mtp:3: not a text potential file \(binary data\)"):
+        Potential.load(tmp_path / "x.mtp")

@@ -133,11 +133,13 @@ class Parser {
 // "a-b" -> (a, b), non-negative integers (MLIP's block labels)
 std::pair<int, int> block_label(const Parser& p, const std::string& l) {
   const size_t dash = l.find('-');
-  if (dash == std::string::npos || dash == 0)
-    p.fail("expected a radial_coeffs block label 'type-type', got '" + l.substr(0, 40) + "'");
-  const long a = p.integer(l.substr(0, dash)), b = p.integer(l.substr(dash + 1));
-  if (a < 0 || b < 0) p.fail("negative type number in radial_coeffs block label '" + l + "'");
-  return {int(a), int(b)};
+  auto digits = [](const std::string& t) {
+    return !t.empty() && t.size() < 9 && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (dash == std::string::npos || !digits(l.substr(0, dash)) || !digits(l.substr(dash + 1)))
+    p.fail("expected a radial_coeffs block label 'type-type' (two non-negative integers), got '" +
+           l.substr(0, 40) + "'");
+  return {std::stoi(l.substr(0, dash)), std::stoi(l.substr(dash + 1))};
 }
 
 // MLIP writes block (a, b) as "<type of a>-<type of b>" with the type numbers of the training

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
@@ -19,9 +21,16 @@ class MTPCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
 
-    def __init__(self, potential: Potential, n_threads: int = 0, **kwargs):
+    def __init__(self, potential: Potential, n_threads: int = 0, short_range: str = "warn", **kwargs):
+        """short_range: what to do when an atom has a neighbour closer than the potential's
+        min_dist, where its Chebyshev basis is extrapolated and energies can be wildly wrong:
+        'warn' (once per calculator, with the count) or 'error' (raise, naming the distance)."""
         super().__init__(**kwargs)
+        if short_range not in ("warn", "error"):
+            raise ValueError(f"short_range must be 'warn' or 'error', got {short_range!r}")
         self.potential = potential
+        self.short_range = short_range
+        self._warned = False
         self._evaluator = potential.evaluator(n_threads)
 
     @classmethod
@@ -35,11 +44,25 @@ class MTPCalculator(Calculator):
             )
         return cls(pot, n_threads=n_threads, **kwargs)
 
+    def _check_short_range(self, res):
+        n = res["short_range_atoms"]
+        if not n:
+            return
+        msg = (f"{n} atoms have a neighbour closer than the potential's min_dist {self.potential.min_dist} A "
+               f"(closest {res['closest_short_distance']:.4f} A): the potential is extrapolated there and its "
+               "energies and forces are unreliable")
+        if self.short_range == "error":
+            raise ValueError(msg)
+        if not self._warned:
+            self._warned = True
+            warnings.warn(msg + " (warned once per calculator; short_range='error' raises instead)", stacklevel=3)
+
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         if "stress" in properties and not all(self.atoms.pbc):
             raise PropertyNotImplementedError("stress needs a cell periodic in all three directions")
         res = self.potential.evaluate(self.atoms, forces=True, evaluator=self._evaluator)
+        self._check_short_range(res)
         self.results["energy"] = res["energy"]
         self.results["free_energy"] = res["energy"]
         self.results["energies"] = res["energies"]

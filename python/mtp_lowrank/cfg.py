@@ -129,6 +129,8 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
                 i += 1
             else:
                 i += 1  # unknown blocks (e.g. EnergyWeight) are skipped
+        if size == 0:
+            fail("configuration with no atoms (Size 0)", start)
         if atom_rows is None:
             fail("configuration without AtomData", start)
         col = {c: k for k, c in enumerate(atom_cols)}
@@ -146,8 +148,6 @@ def read_cfg(path: str | os.PathLike, species=None) -> list[Atoms]:
             pos = atom_rows[:, [col["direct_x"], col["direct_y"], col["direct_z"]]] @ full_cell
         else:
             fail("AtomData has no positions (cartes_* or direct_*)", start)
-        if len(types) == 0:
-            fail("configuration with no atoms (Size 0)", start)
         atoms = Atoms(symbols=_symbols_for(types, symbols, path, start + 1), positions=pos,
                       cell=full_cell, pbc=pbc)
         atoms.arrays["mlip_type"] = types.astype(np.int32)

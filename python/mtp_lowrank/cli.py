@@ -132,13 +132,15 @@ def _check_potential_path(path):
 def _check_data_path(path):
     if path.endswith(".cfg"):
         return
-    from ase.io.formats import UnknownFileTypeError, filetype
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
 
     try:
-        filetype(path, read=False)
+        fmt = filetype(path, read=False)
     except UnknownFileTypeError:
+        fmt = None
+    if fmt not in ioformats or not ioformats[fmt].can_write:
         raise ValueError(f"{path}: cannot tell the data format from the extension "
-                         "(use .cfg, .xyz/.extxyz, or another format ASE writes)") from None
+                         "(use .cfg, .xyz/.extxyz, or another format ASE writes)")
 
 
 def _convert(args):

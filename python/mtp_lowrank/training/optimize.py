@@ -16,6 +16,7 @@ from scipy.optimize import minimize
 
 from ..potential import Potential
 from .bfgs import stalled
+from .data import named_errors
 from .distributed import partition, sum_over_ranks
 from .loss import Loss, reference_data
 
@@ -39,8 +40,8 @@ def fit_linear(potential: Potential, images, energy_per_atom: bool = True, ridge
     ev = potential.evaluator()
     for row, k in enumerate(share):
         atoms = images[k]
-        energy, _, _ = reference_data(atoms)
-        g = potential.evaluate(atoms, forces=False, param_gradient=True, evaluator=ev)
+        energy, _, _ = named_errors(reference_data, atoms, k)
+        g = named_errors(lambda a: potential.evaluate(a, forces=False, param_gradient=True, evaluator=ev), atoms, k)
         scale = 1.0 / len(atoms) if energy_per_atom else 1.0
         a[row] = np.concatenate([g["grad_species"], g["grad_moment"]]) * scale
         b[row] = energy * scale

@@ -38,19 +38,25 @@ class RunDirectoryError(ValueError):
     pass
 
 
-def prepare_directory(out: Path, overwrite: bool, resume: str | None) -> None:
+def check_directory(out: Path, overwrite: bool, resume: str | None) -> None:
     """A run writes into a new or empty directory (as nequip does): an existing non-empty one
-    is refused unless the run resumes from it or --overwrite is given, in which case what an
-    earlier run wrote there is removed first (so metrics.jsonl holds one run)."""
+    is refused unless the run resumes from it or --overwrite is given."""
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"output.directory {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not resume:
-        if not overwrite:
-            raise RunDirectoryError(f"output.directory {out} already holds a run: choose another directory, "
-                                    "continue it with --resume <dir>/checkpoint.mtp, or replace it with --overwrite")
+    if out.is_dir() and any(out.iterdir()) and not resume and not overwrite:
+        raise RunDirectoryError(f"output.directory {out} already holds a run: choose another directory, "
+                                "continue it with --resume <dir>/checkpoint.mtp, or replace it with --overwrite")
+
+
+def start_directory(out: Path, cfg: dict, resume: str | None) -> None:
+    """Create the run directory (after the data and model are known to be usable), removing
+    what an earlier run wrote there unless resuming (so metrics.jsonl holds one run), and
+    record the configuration."""
+    if not resume:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "checkpoint.mtp", "checkpoint_state.npz", "potential.mtp",
@@ -287,9 +293,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
     if comm is not None and threads == 0:  # one node assumed: share its cores among the ranks
         threads = max(1, (os.cpu_count() or 1) // comm.Get_size())
     out = Path(out_cfg["directory"])
-    if root:
-        prepare_directory(out, overwrite, resume)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    check_directory(out, overwrite, resume)
     train, val, species = load_data(cfg["data"], log)
     iso = isolated_energies(cfg["data"], species, log)
     if resume:
@@ -306,6 +310,8 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
         pot = fit_linear_to_loss(pot, loss)
         log(f"linear parameters fitted to the whole loss: {before:.6e} -> "
             f"{loss.evaluate(pot, gradient=False)['loss']:.6e} ({time.perf_counter() - t0:.1f} s)")
+    if root:
+        start_directory(out, cfg, resume)
     if comm is not None:
         log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
     metrics = MetricsLog(out / "metrics.jsonl" if root else None, loss, val, out_cfg["validation_every"], log,

@@ -1,0 +1,151 @@
+"""`mtp-lowrank train` as a user meets it: run directories, Ctrl-C, resume checks, configuration
+values, data selection and the errors that name files and configurations."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from mtp_lowrank.cli import main
+from mtp_lowrank.training.config import ConfigError, SCHEMA, schema_text, validate
+
+from test_cli import _write_config
+
+
+def _exit_message(args):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    return str(e.value.code)
+
+
+def test_existing_run_directory_is_refused_unless_overwrite(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "optimizer.max_iter=2"])
+    first = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert len(first) == 2
+    assert "already holds a run" in _exit_message(["train", str(cfg), "--set", "optimizer.max_iter=3"])
+    assert (tmp_path / "run" / "metrics.jsonl").read_text().splitlines() == first   # untouched
+    main(["train", str(cfg), "--overwrite", "--set", "optimizer.max_iter=3"])
+    records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records] == [1, 2, 3]   # one run, not two appended
+    (tmp_path / "file").write_text("x")
+    assert "is not a directory" in _exit_message(["train", str(cfg), "--set", f"output.directory={tmp_path / 'file'}"])
+
+
+def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
+    """SIGINT during training: a checkpoint is written, metrics.jsonl holds every iteration the
+    optimizer took, and the exit status is 130 (like any interrupted Unix program)."""
+    cfg = _write_config(tmp_path)
+    cmd = [sys.executable, "-c", "from mtp_lowrank.cli import main; main()", "train", str(cfg), "--set",
+           "optimizer.max_iter=100000", "optimizer.method=bfgs", "output.checkpoint_every=0",
+           "output.validation_every=1", "optimizer.rel_decrease=0", "optimizer.gtol=0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 5):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert "Traceback" not in err
+    records = [json.loads(l) for l in metrics.read_text().splitlines()]
+    with np.load(tmp_path / "run" / "checkpoint_state.npz") as z:
+        done = int(z["iteration"])
+    assert [r["iteration"] for r in records] == list(range(1, done + 1))
+    assert (tmp_path / "run" / "checkpoint.mtp").exists()
+
+
+def test_resume_refuses_a_different_model(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "optimizer.max_iter=2"])
+    ckpt = str(tmp_path / "run" / "checkpoint.mtp")
+    msg = _exit_message(["train", str(cfg), "--set", "model.rank=1", "model.level=8", "--resume", ckpt])
+    assert "the checkpoint is not the model this configuration describes" in msg
+    assert "model.rank: 1 in the configuration, 2 in the checkpoint" in msg and "model.level: 8" in msg
+
+
+def test_corrupt_optimizer_state_is_named(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "optimizer.max_iter=2"])
+    state = tmp_path / "run" / "checkpoint_state.npz"
+    state.write_bytes(state.read_bytes()[:100])
+    msg = _exit_message(["train", str(cfg), "--resume", str(tmp_path / "run" / "checkpoint.mtp")])
+    assert str(state) in msg and "not a readable optimizer state" in msg and "delete it" in msg
+
+
+@pytest.mark.parametrize("override,message", [
+    ("loss.force_weight=-1", "'loss.force_weight' must be >= 0; got -1"),
+    ("optimizer.max_iter=-1", "'optimizer.max_iter' must be >= 0; got -1"),
+    ("optimizer.mu=1.5", "'optimizer.mu' must be in (0, 1); got 1.5"),
+    ("data.validation_fraction=1", "'data.validation_fraction' must be in [0, 1); got 1"),
+    ("model.rank=0", "'model.rank' must be >= 1; got 0"),
+    ("model.ranks=[2, 0, 1]", "'model.ranks' must be three integers >= 1"),
+    ("loss.energy_weight=.nan", "'loss.energy_weight' must be finite"),
+    ("data.species=[Li, Li]", "species Li appears twice"),
+    ("data.species=[Li, Qq]", "'Qq' is not a chemical symbol"),
+    ("data.max_configs=0", "'data.max_configs' must be >= 1; got 0"),
+    ("model.rank=500", "MF rank must be between 1 and 4"),
+    ("data.select=[0, 99]", "data.select: index 99 is not a configuration index (0..7)"),
+])
+def test_every_value_is_checked(tmp_path, override, message):
+    cfg = _write_config(tmp_path)
+    assert message in _exit_message(["train", str(cfg), "--set", override])
+
+
+def test_all_weights_zero_is_refused():
+    with pytest.raises(ConfigError, match="loss weights are all zero"):
+        validate({"data": {"train": "x"}, "model": {"min_dist": 1, "max_dist": 5},
+                  "loss": {"energy_weight": 0, "force_weight": 0}})
+
+
+def test_print_config_lists_every_key_with_its_default(capsys):
+    main(["train", "--print-config"])
+    out = capsys.readouterr().out
+    assert out == schema_text() + "\n"
+    for sec, keys in SCHEMA.items():
+        for key in keys:
+            line = next(l for l in out.splitlines() if l.startswith(f"  {key}:") and True)
+            assert "#" in line and line.split("#", 1)[1].strip(), f"{sec}.{key} has no description"
+
+
+@pytest.mark.parametrize("select,max_configs,expected", [("0:4", None, 4), ([1, 3, 5, 7], None, 4), (None, 5, 5),
+                                                         ("::2", 3, 3)])
+def test_select_and_max_configs(tmp_path, capsys, select, max_configs, expected):
+    cfg = _write_config(tmp_path)
+    sets = ["optimizer.max_iter=1", "data.validation_fraction=0.25"]
+    if select is not None:
+        sets.append(f"data.select={json.dumps(select)}")
+    if max_configs is not None:
+        sets.append(f"data.max_configs={max_configs}")
+    main(["train", str(cfg), "--set", *sets])
+    out = capsys.readouterr().out
+    assert f"data.select / data.max_configs: {expected} of 8 configurations" in out
+    n_val = max(1, round(0.25 * expected))
+    assert f"{expected - n_val} training / {n_val} validation configurations" in out
+
+
+def test_data_errors_name_the_file_and_configuration(tmp_path):
+    import ase.io
+    from ase import Atoms
+
+    from test_training_optimize import labelled
+    from conftest import random_potential
+
+    images = labelled(random_potential(level=6, n_species=2, seed=5), count=4, seed=1)
+    images[2].calc.results["energy"] = float("nan")
+    images[2].info["group"] = "broken"
+    ase.io.write(tmp_path / "bad.xyz", images)
+    cfg = _write_config(tmp_path)
+    msg = _exit_message(["train", str(cfg), "--set", f"data.train={tmp_path / 'bad.xyz'}", "data.validation_fraction=0"])
+    assert f"{tmp_path / 'bad.xyz'}:2" in msg and "group broken" in msg and "reference energy is nan" in msg
+    ase.io.write(tmp_path / "empty.xyz", [images[0], Atoms()])
+    msg = _exit_message(["train", str(cfg), "--set", f"data.train={tmp_path / 'empty.xyz'}"])
+    assert f"{tmp_path / 'empty.xyz'}:1: configuration has no atoms" in msg
