@@ -45,9 +45,12 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
     cfg = _write_config(tmp_path)
     cmd = [sys.executable, "-c", "from mtp_lowrank.cli import main; main()", "train", str(cfg), "--set",
            "optimizer.max_iter=100000", "optimizer.method=bfgs", "output.checkpoint_every=0",
-           "output.validation_every=1", "optimizer.rel_decrease=0", "optimizer.gtol=0"]
+           "output.validation_every=1", "optimizer.rel_decrease=0", "optimizer.gtol=0",
+           "optimizer.converge_window=0"]
+    # a background job (CI) may inherit SIGINT ignored, and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+                            env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     metrics = tmp_path / "run" / "metrics.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 5):

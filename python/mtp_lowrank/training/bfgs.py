@@ -25,7 +25,12 @@ try:  # MINPACK's line search, which scipy's BFGS tries first (a private module 
 except ImportError:  # pragma: no cover
     line_search_wolfe1 = None
 
-__all__ = ["BFGSState", "bfgs", "bfgs_update", "stalled"]
+__all__ = ["BFGSState", "Converged", "bfgs", "bfgs_update", "stalled"]
+
+
+class Converged(Exception):
+    """Raised by an optimizer's callback to end training after the iteration it was called
+    for (e.g. when the validation loss has stopped improving); the message says why."""
 
 
 def bfgs_update(h: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -117,13 +122,15 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
             record = {"iteration": state.iteration, "loss": state.f,
                       "grad_norm": float(np.linalg.norm(state.g)), "step": t, "seconds": state.seconds}
             state.history.append(record)
-            if callback is not None:
-                callback(record)
             if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
                 on_checkpoint(state)
+            if callback is not None:
+                callback(record)
             if stalled(state.history, patience, rel_decrease):
                 message = "relative decrease below rel_decrease"
                 break
+    except Converged as e:
+        message = str(e)
     except KeyboardInterrupt:
         message = "interrupted"
         if on_checkpoint is not None:

@@ -44,7 +44,8 @@ SCHEMA = {
                   "patience": (20, int, POSITIVE), "mu": (1e-3, (float, int), OPEN_UNIT),
                   "r_max": (None, int, POSITIVE), "delta_r": (1, int, POSITIVE), "s": (80, int, POSITIVE),
                   "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
-                  "threads": (0, int, NONNEG)},
+                  "threads": (0, int, NONNEG), "converge_window": (10, int, NONNEG),
+                  "converge_rel_improvement": (1e-3, (float, int), FRACTION)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
                "validation_every": (10, int, NONNEG), "plots": (True, bool)},
 }
@@ -86,6 +87,10 @@ HELP = {
     "optimizer.linear_init": "start from a least-squares fit of the linear parameters",
     "optimizer.linear_fit": "fit them to the energies (MLIP) or to the whole loss",
     "optimizer.threads": "threads (0: all cores / MPI ranks)",
+    "optimizer.converge_window": "converged when the best validation loss of the last this many checks "
+                                 "(every output.validation_every iterations) improves on the best before them by less "
+                                 "than converge_rel_improvement; 0: off",
+    "optimizer.converge_rel_improvement": "relative improvement of the validation loss that still counts as progress",
     "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",
     "output.checkpoint_every": "write checkpoint.mtp every this many iterations (0: only at the end and on Ctrl-C)",
     "output.validation_every": "validation RMSE every this many iterations (0: never during training)",

@@ -1,21 +1,16 @@
 """Fitting: linear least squares for the linear parameters, and BFGS over all parameters in
-the potential's stored representation (base = full C, MF = (U, V), TF = TT cores).
-
-scipy's BFGS is used as it is: it keeps a dense inverse-Hessian approximation (fine for the
-few thousand parameters of an MTP), runs a Wolfe line search, and accepts a callback that can
-stop it; the loss and gradient come from the C++ kernel.
-"""
+the potential's stored representation (base = full C, MF = (U, V), TF = TT cores), with the
+resumable dense BFGS of bfgs.py (scipy's iterates; the loss and gradient come from the C++
+kernel)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ..potential import Potential
-from .bfgs import stalled
+from .bfgs import BFGSState, bfgs
 from .data import named_errors
 from .distributed import partition, sum_over_ranks
 from .loss import Loss, reference_data
@@ -101,41 +96,26 @@ class TrainResult:
 
 def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: float = 1e-8,
                rel_decrease: float = 1e-9, patience: int = 20, callback=None,
-               checkpoint_every: int = 0, on_checkpoint=None) -> TrainResult:
+               checkpoint_every: int = 0, on_checkpoint=None, state: BFGSState | None = None,
+               on_state=None) -> TrainResult:
     """Minimise `loss` over all parameters of `potential` (its format decides the
-    parameterisation: full, mf or tt). Stops at max_iter, when the gradient norm falls below
-    gtol, or when the loss decreased by less than rel_decrease (relative) over `patience`
-    iterations. Always returns the best iterate seen. callback(record) gets each iteration's
-    record (iteration, loss, gradient norm, seconds). Every `checkpoint_every` iterations
-    on_checkpoint(best potential) is called. Ctrl-C stops training and returns the best iterate."""
-    best = {"loss": np.inf, "x": potential.parameter_vector()}
-    t0 = time.perf_counter()
+    parameterisation: full, mf or tt) with the resumable BFGS (bfgs.py). Stops at max_iter
+    (counting iterations before a resume), when the gradient norm falls below gtol, when the
+    loss decreased by less than rel_decrease (relative) over `patience` iterations, or when the
+    callback raises Converged. Returns the best iterate. callback(record) gets each
+    iteration's record (iteration, loss, gradient norm, seconds); every `checkpoint_every`
+    iterations and on Ctrl-C on_checkpoint(best potential) and on_state(BFGSState) run
+    (on_state also at the end). `state` resumes exactly. Ctrl-C stops training and returns the
+    best iterate."""
+    def save(st):
+        if on_checkpoint is not None:
+            on_checkpoint(potential.with_parameter_vector(st.best_x))
+        if on_state is not None:
+            on_state(st)
 
-    def fun(x):
-        value, grad = loss(x)
-        if value < best["loss"]:
-            best["loss"], best["x"] = value, x.copy()
-        best["grad_norm"] = float(np.linalg.norm(grad))
-        return value, grad
-
-    history: list[dict] = []
-
-    def on_iteration(intermediate_result):
-        record = {"iteration": len(history) + 1, "loss": float(intermediate_result.fun),
-                  "grad_norm": best.get("grad_norm", np.nan), "seconds": time.perf_counter() - t0}
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        if on_checkpoint is not None and checkpoint_every and record["iteration"] % checkpoint_every == 0:
-            on_checkpoint(potential.with_parameter_vector(best["x"]))
-        if stalled(history, patience, rel_decrease):
-            raise StopIteration
-
-    try:
-        res = minimize(fun, potential.parameter_vector(), jac=True, method="BFGS", callback=on_iteration,
-                       options={"maxiter": max_iter, "gtol": gtol})
-        message = res.message if isinstance(res.message, str) else str(res.message)
-    except KeyboardInterrupt:
-        message = "interrupted"
-    return TrainResult(potential.with_parameter_vector(best["x"]), float(best["loss"]), len(history),
-                       message, history)
+    st, message = bfgs(loss.for_template(potential), None if state else potential.parameter_vector(),
+                       state=state, max_iter=max_iter, gtol=gtol, rel_decrease=rel_decrease, patience=patience,
+                       callback=callback, checkpoint_every=checkpoint_every, on_checkpoint=save)
+    if on_state is not None and message != "interrupted":
+        on_state(st)
+    return TrainResult(potential.with_parameter_vector(st.best_x), st.best_f, st.iteration, message, st.history, st)

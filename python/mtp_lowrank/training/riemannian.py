@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..potential import Potential
-from .bfgs import bfgs_update, stalled
+from .bfgs import Converged, bfgs_update, stalled
 from .loss import Loss
 from .optimize import TrainResult
 
@@ -194,6 +194,8 @@ def train_rmf(pot: Potential, loss: Loss, max_iter: int = 500, gtol: float = 1e-
     try:
         message = _rbfgs_loop(state, value_and_grad, n_lin, max_iter, gtol, mu, rel_decrease, patience,
                               callback, checkpoint_every, checkpoint, t0)
+    except Converged as e:
+        message = str(e)
     except KeyboardInterrupt:
         message = "interrupted"
         checkpoint()
@@ -245,10 +247,10 @@ def _rbfgs_loop(state, value_and_grad, n_lin, max_iter, gtol, mu, rel_decrease, 
         record = {"iteration": state.iteration, "loss": state.f, "grad_norm": float(np.linalg.norm(g_new)),
                   "step": t, "seconds": state.seconds}
         state.history.append(record)
-        if callback is not None:
-            callback(record)
         if checkpoint_every and state.iteration % checkpoint_every == 0:
             checkpoint()
+        if callback is not None:
+            callback(record)
         if stalled(state.history, patience, rel_decrease):
             message = "relative decrease below rel_decrease"
             break

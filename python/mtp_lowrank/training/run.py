@@ -20,8 +20,9 @@ from .distributed import is_root, world
 from .loss import Loss
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
-from .bfgs import BFGSState, bfgs
-from .optimize import TrainResult, fit_linear, fit_linear_to_loss
+from .bfgs import BFGSState, Converged
+from .convergence import ValidationMonitor
+from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
 
@@ -60,6 +61,7 @@ def start_directory(out: Path, cfg: dict, resume: str | None) -> None:
 
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "checkpoint.mtp", "checkpoint_state.npz", "potential.mtp",
+             "best_validation.mtp",
              "potential_mlip.mtp", "report.json", "parity_train.png", "parity_validation.png",
              "learning_curve.png", "ensemble_report.json")
 
@@ -170,12 +172,15 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
 
 class MetricsLog:
     """The per-iteration callback: one printed line and one metrics.jsonl record per iteration
-    (training RMSEs from the loss evaluation of the accepted iterate, validation RMSEs every
-    `every` iterations). A Ctrl-C while the validation is computed still writes the record."""
+    (training RMSEs from the loss evaluation of the accepted iterate; every `every` iterations
+    the validation loss, which decides convergence (`monitor`), and validation RMSEs). A
+    Ctrl-C or convergence during the validation still writes the record."""
 
-    def __init__(self, path: Path | None, loss: Loss, val, every: int, log, rank_of, append: bool):
+    def __init__(self, path: Path | None, loss: Loss, val, every: int, log, rank_of, append: bool,
+                 monitor: ValidationMonitor | None = None, ready=lambda rec: True, as_model=lambda p: p):
         self.file = path.open("a" if append else "w") if path is not None else None
         self.loss, self.val, self.every, self.log, self.rank_of = loss, val, every, log, rank_of
+        self.monitor, self.ready, self.as_model = monitor, ready, as_model
         self.t_start = time.perf_counter()
 
     def __call__(self, rec):
@@ -187,14 +192,20 @@ class MetricsLog:
             rec.update({"train_" + k: v for k, v in train_err.items()})
             line += (f"  train E {train_err['energy_rmse_meV_per_atom']:8.2f} meV/atom"
                      f"  F {train_err['force_rmse_meV_per_A']:7.1f} meV/A")
+        due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
         try:
-            if self.file is not None and self.val and self.every and current is not None \
-                    and rec["iteration"] % self.every == 0:
+            if due and self.file is not None:
                 v = summarize(predictions(current, self.val), by_group=False)["all"]
                 rec["validation_energy_rmse_meV_per_atom"] = v["energy_meV_per_atom"]["rmse"]
                 rec["validation_force_rmse_meV_per_A"] = v["forces_meV_per_A"]["rmse"]
                 line += (f"  val E {rec['validation_energy_rmse_meV_per_atom']:8.2f}"
                          f"  F {rec['validation_force_rmse_meV_per_A']:7.1f}")
+            if due and self.monitor is not None and self.ready(rec):
+                rec["validation_loss"] = self.monitor.check(self.as_model(current), rec["iteration"])
+        except Converged:
+            rec["validation_loss"] = self.monitor.values[-1]
+            rec["converged"] = True
+            raise
         except KeyboardInterrupt:
             rec["interrupted"] = True
             raise
@@ -207,6 +218,35 @@ class MetricsLog:
     def close(self):
         if self.file is not None:
             self.file.close()
+
+
+def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: Path, resume: str | None,
+                       state) -> ValidationMonitor | None:
+    """The convergence rule on the validation loss (None without validation data or with
+    optimizer.converge_window 0). On resume, the checks up to the checkpoint come back from
+    metrics.jsonl (the resumed run retakes the same iterates after it)."""
+    opt, lo = cfg["optimizer"], cfg["loss"]
+    if not val or not opt["converge_window"] or not cfg["output"]["validation_every"]:
+        return None
+    vloss = Loss(pot, val, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
+                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
+                 n_threads=threads, comm=comm, config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in val])
+    def save_best(p):  # resume needs it
+        if is_root(comm):
+            p.save(out / "best_validation.mtp", mlip_compatible=False)
+
+    monitor = ValidationMonitor(vloss, opt["converge_window"], opt["converge_rel_improvement"], on_best=save_best)
+    if resume and state is not None and (out / "metrics.jsonl").exists():
+        done = state.iteration if not hasattr(state, "used") else state.used + state.stage.iteration
+        for rec in read_metrics(out / "metrics.jsonl"):
+            if "validation_loss" in rec and rec["iteration"] <= done:
+                monitor.values.append(rec["validation_loss"])
+                monitor.iterations.append(rec["iteration"])
+        best_file = out / "best_validation.mtp"
+        if monitor.values and best_file.exists():
+            k = int(np.argmin(monitor.values))
+            monitor.best = (monitor.values[k], monitor.iterations[k], Potential.load(best_file))
+    return monitor
 
 
 def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, root: bool) -> TrainResult:
@@ -223,17 +263,8 @@ def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, 
 
     common = dict(max_iter=opt["max_iter"], gtol=opt["gtol"], rel_decrease=opt["rel_decrease"],
                   patience=opt["patience"], callback=callback, checkpoint_every=out_cfg["checkpoint_every"])
-    if opt["method"] == "bfgs":
-        # Our resumable BFGS: checkpoints carry its whole state (checkpoint_state.npz), so
-        # --resume continues exactly where the run stopped.
-        def save_state(st):
-            on_checkpoint(pot.with_parameter_vector(st.best_x))
-            on_state(st)
-
-        st, message = bfgs(loss.for_template(pot), None if state else pot.parameter_vector(), state=state,
-                           on_checkpoint=save_state, **common)
-        save_state(st)
-        return TrainResult(pot.with_parameter_vector(st.best_x), st.best_f, st.iteration, message, st.history)
+    if opt["method"] == "bfgs":  # checkpoints carry the whole state: --resume continues exactly
+        return train_bfgs(pot, loss, state=state, on_checkpoint=on_checkpoint, on_state=on_state, **common)
     if opt["method"] == "rmf":
         return train_rmf(pot, loss.for_template(pot), mu=opt["mu"], state=state, on_state=on_state,
                          on_checkpoint=on_checkpoint, **common)
@@ -314,12 +345,20 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
         start_directory(out, cfg, resume)
     if comm is not None:
         log(f"data parallel over {comm.Get_size()} MPI ranks, {threads} thread(s) each")
+    monitor = validation_monitor(pot, val, cfg, comm, threads, out, resume, state)  # convergence
     metrics = MetricsLog(out / "metrics.jsonl" if root else None, loss, val, out_cfg["validation_every"], log,
-                         lambda: pot.ranks[0] if pot.ranks else "-", append=bool(resume))
+                         lambda: pot.ranks[0] if pot.ranks else "-", append=bool(resume), monitor=monitor,
+                         ready=(lambda rec: rec.get("rank", 0) >= opt["r_max"]) if opt["method"] == "mfra" else (lambda rec: True),
+                         as_model=(lambda p: p.to_mf(pot.ranks[0])) if opt["method"] == "rmf" else (lambda p: p))
     try:
         result = optimize(pot, loss, state, cfg, metrics, out, root)
     finally:
         metrics.close()
+    if monitor is not None and monitor.best is not None:
+        log(f"{result.message}; the result is the iterate with the lowest validation loss "
+            f"(iteration {monitor.best[1]}, {monitor.best[0]:.6e})")
+        result = TrainResult(monitor.best[2], result.loss, result.iterations, result.message, result.history,
+                             result.state)
     return write_report(result, train, val, out, out_cfg["plots"], time.perf_counter() - metrics.t_start, root, log)
 
 
