@@ -179,6 +179,13 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("moment_coeffs", [](const Potential& p) {
         return to_array(p.moment_coeffs(), {py::ssize_t(p.moment_coeffs().size())});
       })
+      .def("radial_pullback", [](const Potential& p, const DArray& d_table) {
+        // dL/dC (N_T, N_T, N_f, N_b) -> dL/d(stored radial factors), flat in factors() order
+        if (size_t(d_table.size()) != p.radial_coeffs().pair_table().size())
+          throw InputError("radial_pullback: dL/dC must have the shape of C");
+        const std::vector<double> g = p.radial_coeffs().pullback(d_table.data());
+        return to_array(g, {py::ssize_t(g.size())});
+      }, py::arg("d_table"))
       .def_property_readonly("moments_count", [](const Potential& p) { return p.program().moments_count; })
       .def_property_readonly("alpha_index_basic", [](const Potential& p) { return quads_array(p.program().basic); })
       .def_property_readonly("alpha_index_times", [](const Potential& p) { return quads_array(p.program().times); })

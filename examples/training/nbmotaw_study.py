@@ -1,141 +1,140 @@
-"""The paper's comparison on real DFT data: level-16 MTPs for Nb-Mo-Ta-W trained as base (full C),
-MF, R-MF, MFRA and TF, the compressed ones at about 50% of the base radial parameters, on
-../shared/data/nbmotaw/train.xyz with 10% held out; prints validation RMSEs and wall-clock.
+"""The paper's comparison on real DFT data, as one resumable command: Nb-Mo-Ta-W MTPs trained as
+base (full C), MF, R-MF, MFRA, TF and FT (the converged base compressed to MF and fine-tuned),
+the compressed ones at about 50% of the base radial parameters, on ../shared/data/nbmotaw/train.xyz
+with 10% held out (seed 0), each until converged (validation loss) or out of iterations.
 
-    python examples/training/nbmotaw_study.py --max-iter 2000            # the study (hours)
-    python examples/training/nbmotaw_study.py --subset 100 --max-iter 3  # smoke run
+    python examples/training/nbmotaw_study.py                        # runs what is missing, in order
+    python examples/training/nbmotaw_study.py --continue             # after a stop: resume the runs
+    mpirun -np 2 python examples/training/nbmotaw_study.py --continue --threads 1
+    python examples/training/nbmotaw_study.py --report                # report.md and plots only
+    python examples/training/nbmotaw_study.py --plan                  # list the runs and their state
 
-Ranks (N_T = 4, N_f = 4, N_b = 8; base 512 radial parameters):
+Every run is an `mtp-lowrank train` run directory under OUT/runs/l<level>/<kind>_s<seed> (config.yaml,
+metrics.jsonl, checkpoints, potential.mtp, report.json): the study reuses the training stages of
+mtp_lowrank.training.run, and `--continue` resumes each unfinished run exactly from its checkpoint.
+A run with report.json is done and is skipped.
+
+Ranks (N_T = 4, N_f = 4, N_b = 8 at level 16; base 512 radial parameters):
   MF r = 5: 5 (16 + 32) = 240 (47%);  R-MF r = 6: manifold dimension 6 (48 - 6) = 252 (49%);
-  MFRA r: 1 -> 5 (240);  TF (4, 6, 4): 4*4 + 4*4*6 + 6*4*4 + 4*8 = 240 (47%).
+  MFRA r: 1 -> 5 (240);  TF (4, 6, 4): 4*4 + 4*4*6 + 6*4*4 + 4*8 = 240 (47%);  FT: MF r = 5.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
-import time
+import sys
 from pathlib import Path
 
-import ase.io
-import numpy as np
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from mtp_lowrank import Potential
-from mtp_lowrank.training import (Loss, errors, fit_linear, rmf_parameter_count, train_bfgs, train_mfra,
-                                  train_rmf)
+from study_report import write_report  # noqa: E402
 
 SPECIES = ["Nb", "Mo", "Ta", "W"]
+KINDS = ("base", "mf", "rmf", "mfra", "tf", "ft")
+
+
+def base_config(args) -> dict:
+    return {
+        "data": {"train": args.data, "validation_fraction": 0.1, "seed": 0, "species": SPECIES},
+        "model": {"level": 16, "min_dist": 2.0, "max_dist": 5.0, "radial_basis_size": 8, "representation": "full",
+                  "seed": 0},
+        "loss": {"energy_weight": 1.0, "force_weight": args.force_weight, "stress_weight": 0.0},
+        "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
+                      "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel},
+        "output": {"checkpoint_every": 20, "validation_every": 20, "plots": True},
+    }
+
+
+def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
+    """The training configuration of one run of the study."""
+    cfg = base_config(args)
+    cfg["model"].update(level=level, seed=seed)
+    m, opt = cfg["model"], cfg["optimizer"]
+    if kind in ("mf", "ft"):
+        m.update(representation="mf", rank=5)
+    elif kind == "rmf":
+        m.update(representation="mf", rank=6)
+        opt["method"] = "rmf"
+    elif kind == "mfra":
+        m["representation"] = "mf"
+        opt.update(method="mfra", r_max=5, delta_r=1, s=args.mfra_every)
+    elif kind == "tf":
+        m.update(representation="tt", ranks=[4, 6, 4])
+    if kind == "ft":  # compress the converged base of the same seed, then train in compressed form
+        m["init"] = str(run_dir(out, level, "base", seed) / "potential.mtp")
+    cfg["output"]["directory"] = str(run_dir(out, level, kind, seed))
+    return cfg
+
+
+def run_dir(out: Path, level: int, kind: str, seed: int) -> Path:
+    return out / "runs" / f"l{level}" / f"{kind}_s{seed}"
+
+
+def plan(args, out: Path):
+    """(level, kind, seed) in the order they run: every kind for seed 0 first, then more seeds."""
+    return [(level, kind, seed) for seed in args.seeds for level in args.levels for kind in args.kinds]
+
+
+def state_of(directory: Path) -> str:
+    if (directory / "report.json").exists():
+        return "done"
+    if (directory / "checkpoint.mtp").exists():
+        return "started"
+    return "new"
+
+
+def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
+    from mtp_lowrank.training.config import validate
+    from mtp_lowrank.training.run import run_training
+
+    directory = run_dir(out, level, kind, seed)
+    cfg = validate(run_config(args, level, kind, seed, out))
+    if kind == "ft" and not Path(cfg["model"]["init"]).exists():
+        print(f"skip {directory}: needs the finished base run {cfg['model']['init']}", flush=True)
+        return
+    state = state_of(directory)
+    if state == "done":
+        return
+    resume = None
+    if state == "started":
+        if not args.resume:
+            raise SystemExit(f"{directory} holds an unfinished run: continue it with --continue")
+        resume = str(directory / "checkpoint.mtp")
+    print(f"== l{level} {kind} seed {seed}: {'continue' if resume else 'start'} in {directory}", flush=True)
+    report = run_training(cfg, resume=resume, overwrite=False)
+    if report.get("message") == "interrupted":
+        raise SystemExit(130)
 
 
 def main():
-    here = Path(__file__).resolve()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(here.parents[3] / "shared" / "data" / "nbmotaw" / "train.xyz"))
-    ap.add_argument("--level", type=int, default=16)
-    ap.add_argument("--max-iter", type=int, default=2000)
-    ap.add_argument("--subset", type=int, default=0, help="use only the first N configurations")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=str(HERE.parents[2] / "shared" / "data" / "nbmotaw" / "train.xyz"))
+    ap.add_argument("--out", default=str(HERE / "results" / "study"))
+    ap.add_argument("--levels", type=int, nargs="+", default=[16])
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--models", nargs="+", default=["base", "MF", "R-MF", "MFRA", "TF"])
+    ap.add_argument("--force-weight", type=float, default=0.01)
+    ap.add_argument("--converge-window", type=int, default=10, help="validation checks (every 20 iterations)")
+    ap.add_argument("--converge-rel", type=float, default=1e-3)
     ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")
-    ap.add_argument("--log-every", type=int, default=10)
-    ap.add_argument("--out", default="nbmotaw_study")
-    ap.add_argument("--continue-from", default=None,
-                    help="directory of an earlier run: continue each model from its saved potential "
-                         "(curvature estimate restarted; MFRA continues at its final rank as MF) and "
-                         "report cumulative iterations and time")
+    ap.add_argument("--continue", dest="resume", action="store_true", help="resume unfinished runs")
+    ap.add_argument("--report", action="store_true", help="only write report.md and the plots")
+    ap.add_argument("--plan", action="store_true", help="list the runs and their state")
     args = ap.parse_args()
     out = Path(args.out)
-    out.mkdir(exist_ok=True)
-
-    images = ase.io.read(args.data, ":")
-    if args.subset:
-        images = images[: args.subset]
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(images))
-    n_val = max(1, len(images) // 10)
-    val = [images[k] for k in order[:n_val]]
-    train = [images[k] for k in order[n_val:]]
-    n_atoms = sum(len(a) for a in train)
-    print(f"{len(train)} training / {len(val)} validation configurations, {n_atoms} training atoms")
-
-    base = Potential.from_level(args.level, SPECIES, min_dist=2.0, max_dist=5.0, seed=args.seed)
-    base = fit_linear(base, train)
-    weights = dict(energy_weight=1.0, force_weight=0.01, stress_weight=0.0)
-    loss = Loss(base, train, n_threads=args.threads, **weights)
-
-    # cost of one pass over the training set, and its ratio to energies + forces (both on one
-    # thread, so that the ratio compares work, not parallel schemes)
-    one = loss.for_template(base)
-    one.n_threads = 1
-    t0 = time.perf_counter()
-    one.evaluate(base)
-    t_lg = time.perf_counter() - t0
-    ev = base.evaluator(1)
-    t0 = time.perf_counter()
-    for a in train:
-        base.evaluate(a, evaluator=ev)
-    t_ef = time.perf_counter() - t0
-    print(f"one loss+gradient pass (1 thread): {t_lg:.2f} s ({t_lg / n_atoms * 1e6:.1f} us/atom); "
-          f"energy+forces pass: {t_ef:.2f} s; ratio {t_lg / t_ef:.2f}")
-
-    m, n = 16, base.radial_funcs_count * base.radial_basis_size
-    full_count = base.parameter_count()
-    rows = []
-    for name in args.models:
-        t0 = time.perf_counter()
-        earlier = None
-        if args.continue_from:
-            prev = Path(args.continue_from)
-            rows_before = [json.loads(l) for l in (prev / "results.jsonl").read_text().splitlines()]
-            earlier = next(r for r in reversed(rows_before) if r["model"] == name)
-            start = Potential.load(prev / f"{name}.mtp")
-
-        def progress(rec, name=name, t0=t0):
-            if rec["iteration"] % args.log_every == 0:
-                print(f"  {name} iter {rec['iteration']:5d} loss {rec['loss']:.6e} "
-                      f"{time.perf_counter() - t0:8.1f} s", flush=True)
-        if earlier is not None:
-            if name == "R-MF":
-                res = train_rmf(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
-            else:
-                res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
-            count = earlier["radial_params"]
-        elif name == "base":
-            res = train_bfgs(base, loss, max_iter=args.max_iter, callback=progress)
-            count = full_count
-        elif name == "MF":
-            start = fit_linear(base.to_mf(5), train)
-            res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
-            count = start.parameter_count()
-        elif name == "R-MF":
-            start = fit_linear(base.to_mf(6), train)
-            res = train_rmf(start, loss, max_iter=args.max_iter, callback=progress)
-            count = rmf_parameter_count(m, n, 6)
-        elif name == "MFRA":
-            res = train_mfra(base, loss, r_max=5, delta_r=1, s=args.mfra_every, max_iter=args.max_iter,
-                             seed=args.seed, callback=progress)
-            count = res.potential.parameter_count()
-        elif name == "TF":
-            start = fit_linear(base.to_tt((4, 6, 4)), train)
-            res = train_bfgs(start, loss.for_template(start), max_iter=args.max_iter, callback=progress)
-            count = start.parameter_count()
-        else:
-            raise SystemExit(f"unknown model {name}")
-        seconds = time.perf_counter() - t0 + (earlier["seconds"] if earlier else 0.0)
-        iterations = res.iterations + (earlier["iterations"] if earlier else 0)
-        err = errors(res.potential, val, by_group=False)["all"]
-        res.potential.save(out / f"{name}.mtp", mlip_compatible=False)
-        row = {"model": name, "format": res.potential.format, "ranks": list(res.potential.ranks),
-               "radial_params": count, "percent_of_base": 100 * count / full_count,
-               "iterations": iterations, "train_loss": res.loss,
-               "val_energy_rmse_meV_atom": err["energy_meV_per_atom"]["rmse"],
-               "val_force_rmse_meV_A": err["forces_meV_per_A"]["rmse"], "seconds": seconds}
-        rows.append(row)
-        (out / "results.jsonl").open("a").write(json.dumps(row) + "\n")
-        print(f"{name:5} {str(row['ranks']):12} radial {count:4d} ({row['percent_of_base']:4.0f}%) "
-              f"iters {iterations:5d}  E {row['val_energy_rmse_meV_atom']:8.2f} meV/atom  "
-              f"F {row['val_force_rmse_meV_A']:8.1f} meV/A  {seconds:8.1f} s", flush=True)
+    if args.plan:
+        for level, kind, seed in plan(args, out):
+            print(f"l{level:<3} {kind:5} seed {seed}  {state_of(run_dir(out, level, kind, seed))}")
+        return
+    if not args.report:
+        for level, kind, seed in plan(args, out):
+            run_one(args, out, level, kind, seed)
+    write_report(out, args.data)
 
 
 if __name__ == "__main__":

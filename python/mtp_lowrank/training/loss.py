@@ -24,6 +24,7 @@ from .. import _core
 from ..potential import Potential
 from .data import describe, named_errors
 from .distributed import gather_items, partition, sum_over_ranks
+from .regularization import RadialSmoothness
 
 __all__ = ["Loss", "reference_data"]
 
@@ -64,11 +65,16 @@ class Loss:
 
     def __init__(self, template: Potential, images, energy_weight=1.0, force_weight=0.01,
                  stress_weight=0.0, energy_per_atom=True, stress="virial_per_atom",
-                 config_weights=None, n_threads=0, comm=None, freeze_species=False):
+                 config_weights=None, n_threads=0, comm=None, freeze_species=False, radial_smoothness=0.0):
+        """radial_smoothness: strength lambda of the curvature penalty on the radial functions
+        (regularization.py); 0: none."""
         if stress not in STRESS_MODES:
             raise ValueError(f"stress must be one of {STRESS_MODES}, got {stress!r}")
         self.template = template
         self.n_threads = n_threads
+        if radial_smoothness < 0:
+            raise ValueError(f"radial_smoothness must be >= 0, got {radial_smoothness}")
+        self.smoothness = RadialSmoothness.for_potential(radial_smoothness, template) if radial_smoothness else None
         # species_coeffs held fixed (e.g. at isolated-atom energies): their gradient is zero, so
         # BFGS-type methods started from the identity never move them
         self.freeze_species = freeze_species
@@ -122,6 +128,8 @@ class Loss:
         (energy_error, force_sq, virial_sq, loss_terms; over all configurations, or over
         `subset`, a list of configuration indices, in that order)."""
         out = self._evaluate(potential, gradient, subset)
+        if self.smoothness is not None and subset is None:   # once, after the sum over ranks
+            self.smoothness.add_to(potential, out, gradient)
         if gradient and self.freeze_species:
             out["grad"][: potential.n_species] = 0.0
         self._remember(potential, out, subset)

@@ -333,7 +333,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
         pot, state = initial_potential(cfg, species, iso, train, comm), None
     loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
-                n_threads=threads, comm=comm, freeze_species=iso is not None,
+                n_threads=threads, comm=comm, freeze_species=iso is not None, radial_smoothness=lo["radial_smoothness"],
                 config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in train])
     if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
         t0 = time.perf_counter()
