@@ -16,6 +16,12 @@ sys.path.insert(0, str(HERE))
 KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "TF", "ft": "FT (base -> MF)"}
 
 
+def kind_name(kind: str) -> str:
+    """'mf_sm0.001' -> 'MF, smoothness 0.001'"""
+    base, _, smooth = kind.partition("_sm")
+    return KIND_NAMES.get(base, base) + (f", smoothness {smooth}" if smooth else "")
+
+
 def read_run(directory: Path) -> dict | None:
     """What a run directory holds: configuration, metrics (time to accuracy) and, when finished,
     its report; None before its first iteration."""
@@ -39,8 +45,8 @@ def read_run(directory: Path) -> dict | None:
     return row
 
 
-def collect(out: Path) -> list[dict]:
-    rows = [read_run(d) for d in sorted((out / "runs").glob("l*/*_s*")) if d.is_dir()]
+def collect(out: Path, runs: str = "runs") -> list[dict]:
+    rows = [read_run(d) for d in sorted((out / runs).glob("l*/*_s*")) if d.is_dir()]
     return [r for r in rows if r is not None]
 
 
@@ -55,14 +61,14 @@ def table(rows: list[dict], snap: dict | None) -> str:
     lines = ["| level | model | radial params | seeds (finished) | E val (meV/atom) | F val (meV/Å) | iterations | time (s) |",
              "|---|---|---|---|---|---|---|---|"]
     for level in sorted({r["level"] for r in rows}):
-        for kind in KIND_NAMES:
+        for kind in sorted({r["kind"] for r in rows}, key=lambda k: (list(KIND_NAMES).index(k.partition("_sm")[0]), k)):
             group = [r for r in rows if r["level"] == level and r["kind"] == kind]
             if not group:
                 continue
             done = [r for r in group if r["finished"]]
             use = done or group
             radial = done[0]["radial"] if done else "-"
-            lines.append(f"| {level} | {KIND_NAMES[kind]} | {radial} | {len(group)} ({len(done)}) | "
+            lines.append(f"| {level} | {kind_name(kind)} | {radial} | {len(group)} ({len(done)}) | "
                          f"{_mean_std([r['energy'] for r in use if 'energy' in r])} | "
                          f"{_mean_std([r['forces'] for r in use if 'forces' in r])} | "
                          f"{_mean_std([r['iterations'] for r in use])} | {_mean_std([r['seconds'] for r in use])} |")
@@ -83,7 +89,7 @@ def plot_time_to_accuracy(rows, path: Path, snap):
         if not r["curve"]:
             continue
         t, e, f = np.array(r["curve"]).T
-        label = f"l{r['level']} {KIND_NAMES[r['kind']]} s{r['seed']}" + ("" if r["finished"] else " (running)")
+        label = f"l{r['level']} {kind_name(r['kind'])} s{r['seed']}" + ("" if r["finished"] else " (running)")
         axes[0].plot(t / 60, e, label=label)
         axes[1].plot(t / 60, f, label=label)
     for ax, what, key in zip(axes, ("energy (meV/atom)", "forces (meV/Å)"),
@@ -129,5 +135,44 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
                     f"{r.get('message', 'running or stopped')} |")
     path = out / "report.md"
     path.write_text("\n".join(text) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+def write_ood_report(out: Path, data: str, split: dict) -> Path:
+    """OUT/report_<split>.md: each finished out-of-domain run's potential on the held-out cells
+    (overall and per group), next to SNAP on the same cells."""
+    import ase.io
+
+    from mtp_lowrank import Potential
+    from mtp_lowrank.training import errors
+    from snap_reference import snap_predictions, element_counts
+
+    images = ase.io.read(data, ":")
+    held = [images[k] for k in split["held_out"]]
+    kept = [images[k] for k in split["kept"]]
+    lines = [f"# Out-of-domain test: {split['split']}", "",
+             f"{len(held)} held-out cells (the test), {len(kept)} kept for training and validation.", "",
+             "| run | E test (meV/atom) | F test (meV/Å) |", "|---|---|---|"]
+    snap_dir = Path(data).parent
+    if (snap_dir / "Ta-W-Nb-Mo.snapcoeff").exists():
+        e_kept, _ = snap_predictions(kept, snap_dir)
+        offsets, *_ = np.linalg.lstsq(element_counts(kept), np.array([a.get_potential_energy() for a in kept]) - e_kept,
+                                      rcond=None)
+        e_held, f_held = snap_predictions(held, snap_dir)
+        de = (e_held + element_counts(held) @ offsets - np.array([a.get_potential_energy() for a in held])) \
+            / np.array([len(a) for a in held])
+        df = np.concatenate([(f - a.get_forces()).ravel() for f, a in zip(f_held, held)])
+        lines.append(f"| published SNAP (fitted to all cells) | {np.sqrt(np.mean(de**2)) * 1e3:.2f} | "
+                     f"{np.sqrt(np.mean(df**2)) * 1e3:.1f} |")
+    for directory in sorted((out / f"runs_{split['split']}").glob("l*/*_s*")):
+        pot_file = directory / "potential.mtp"
+        if not pot_file.exists():
+            continue
+        e = errors(Potential.load(pot_file), held, by_group=False)["all"]
+        lines.append(f"| {directory.relative_to(out)} | {e['energy_meV_per_atom']['rmse']:.2f} | "
+                     f"{e['forces_meV_per_A']['rmse']:.1f} |")
+    path = out / f"report_{split['split']}.md"
+    path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
     return path
