@@ -54,8 +54,9 @@ std::shared_ptr<Potential> make_potential(double min_dist, double max_dist, doub
                                           const DArray& species_coeffs, const DArray& moment_coeffs,
                                           std::vector<std::string> species_names,
                                           const std::string& name, std::vector<int> mlip_types,
-                                          const py::bytes& mlip_selection_state) {
-  RadialBasis basis{min_dist, max_dist, scaling, n_basis};
+                                          const py::bytes& mlip_selection_state,
+                                          std::vector<double> radial_floor) {
+  RadialBasis basis{min_dist, max_dist, scaling, n_basis, std::move(radial_floor)};
   RadialShape shape{n_species, n_funcs, n_basis};
   RadialCoeffs rc;
   if (format == "full") {
@@ -140,11 +141,13 @@ PYBIND11_MODULE(_core, m) {
            py::arg("factors"), py::arg("ranks"), py::arg("moments_count"), py::arg("basic"),
            py::arg("times"), py::arg("scalar_map"), py::arg("species_coeffs"),
            py::arg("moment_coeffs"), py::arg("species_names"), py::arg("name"),
-           py::arg("mlip_types") = std::vector<int>{}, py::arg("mlip_selection_state") = py::bytes())
+           py::arg("mlip_types") = std::vector<int>{}, py::arg("mlip_selection_state") = py::bytes(),
+           py::arg("radial_floor") = std::vector<double>{})
       .def_property_readonly("min_dist", [](const Potential& p) { return p.radial_basis().min_dist; })
       .def_property_readonly("max_dist", [](const Potential& p) { return p.radial_basis().max_dist; })
       .def_property_readonly("scaling", [](const Potential& p) { return p.radial_basis().scaling; })
       .def_property_readonly("radial_basis_size", [](const Potential& p) { return p.radial_basis().size; })
+      .def_property_readonly("radial_floor", [](const Potential& p) { return p.radial_basis().floor; })
       .def_property_readonly("n_species", &Potential::n_species)
       .def_property_readonly("n_funcs", &Potential::n_funcs)
       .def_property_readonly("name", &Potential::name)

@@ -23,6 +23,14 @@ Potential::Potential(RadialBasis basis, RadialCoeffs radial, MomentProgram progr
     throw InputError("potential: radial coefficients have " + std::to_string(s.n_basis) +
                      " Chebyshev terms but radial_basis_size = " + std::to_string(basis_.size));
   program_.validate(s.n_funcs);
+  if (!basis_.floor.empty()) {
+    if (basis_.floor.size() != size_t(s.n_species) * s.n_species)
+      throw InputError("potential: radial_floor has " + std::to_string(basis_.floor.size()) +
+                       " entries, expected species_count^2 = " + std::to_string(s.n_species * s.n_species));
+    for (double f : basis_.floor)
+      if (!std::isfinite(f) || f < 0.0 || f >= basis_.max_dist)
+        throw InputError("potential: radial_floor entries must be in [0, max_dist), got " + std::to_string(f));
+  }
   if (int(species_coeffs_.size()) != s.n_species)
     throw InputError("potential: " + std::to_string(species_coeffs_.size()) +
                      " species_coeffs for species_count = " + std::to_string(s.n_species));

@@ -287,6 +287,12 @@ Potential parse_potential(std::istream& in, const std::string& source) {
       have_max = true;
     } else if (key == "radial_basis_size") {
       basis.size = positive(p.integer(val), key);
+    } else if (key == "radial_floor") {
+      need(n_species, "species_count");
+      basis.floor = p.number_list(val);
+      if (basis.floor.size() != size_t(n_species) * n_species)
+        p.fail("radial_floor has " + std::to_string(basis.floor.size()) + " entries, expected species_count^2 = " +
+               std::to_string(n_species * n_species));
     } else if (key == "radial_funcs_count") {
       n_funcs = positive(p.integer(val), key);
     } else if (key == "radial_coeffs_format") {
@@ -436,8 +442,12 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
   const RadialShape& s = rc.shape();
   const RadialBasis& b = pot.radial_basis();
   const bool lowrank = rc.format() != RadialFormat::Full;
+  const bool floors = !b.floor.empty();
+  if (floors && !lowrank && !with_species)
+    throw InputError("this potential has radial floors (radial_floor), which MLIP cannot read: write it "
+                     "with our extension (mlip_compatible=False)");
   out << "MTP\nversion = 1.1.0\n";
-  if (lowrank || (with_species && !pot.species_names().empty())) out << "lowrank_version = 1\n";
+  if (lowrank || floors || (with_species && !pot.species_names().empty())) out << "lowrank_version = 1\n";
   out << "potential_name = " << pot.name() << "\n";
   if (b.scaling != 1.0) out << "scaling = " << num(b.scaling) << "\n";
   out << "species_count = " << s.n_species << "\n";
@@ -454,6 +464,7 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
   out << "potential_tag = \nradial_basis_type = RBChebyshev\n";
   out << "\tmin_dist = " << num(b.min_dist) << "\n\tmax_dist = " << num(b.max_dist) << "\n";
   out << "\tradial_basis_size = " << b.size << "\n\tradial_funcs_count = " << s.n_funcs << "\n";
+  if (floors) out << "\tradial_floor = " << list(b.floor.data(), b.floor.size()) << "\n";
   const auto& f = rc.factors();
   switch (rc.format()) {
     case RadialFormat::Full:

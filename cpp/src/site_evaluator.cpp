@@ -221,9 +221,17 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
     const double dxi = 2.0 * inv_width, sc = basis.scaling;
     double* rb0 = &rb_[0];
     double* d0 = &drb_[0];
-    double* xi = &acc_[0];  // scratch row
+    double* xi = &acc_[0];     // scratch rows
+    double* reff = &acc_[np];    // distance the basis is evaluated at: max(r, floor)
+    double* below = &acc_[2 * size_t(np)];  // r - reff (<= 0): the linear continuation
+    const bool floors = !basis.floor.empty();
     for (int a = 0; a < np; ++a) {
-      const double r = dist_[a];
+      const double fl = floors ? basis.floor[size_t(type) * n_species_ + active_type_[a]] : 0.0;
+      reff[a] = std::max(dist_[a], fl);
+      below[a] = dist_[a] - reff[a];
+    }
+    for (int a = 0; a < np; ++a) {
+      const double r = reff[a];
       xi[a] = (2.0 * r - (basis.min_dist + basis.max_dist)) * inv_width;
       const double d = r - cutoff;
       rb0[a] = sc * d * d;
@@ -249,6 +257,9 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
         e[a] = 2.0 * (dxi * v1[a] + xi[a] * e1[a]) - e2[a];
       }
     }
+    if (floors)  // phi(r) = phi(floor) + phi'(floor) (r - floor) below the floor
+      for (int b = 0; b < nbas; ++b)
+        for (int a = 0; a < np; ++a) rb0[size_t(b) * np + a] += d0[size_t(b) * np + a] * below[a];
   }
   // f_mu = sum_beta C[type, t_j, mu, beta] phi_beta (C contracted from the stored factors).
   {

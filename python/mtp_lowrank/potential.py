@@ -246,7 +246,7 @@ class Potential:
         return self._rebuild(species_coeffs, moment_coeffs, factors, format, ranks, species)
 
     def _rebuild(self, species_coeffs=None, moment_coeffs=None, factors=None, format=None,
-                 ranks=None, species=None) -> "Potential":
+                 ranks=None, species=None, radial_floor=None) -> "Potential":
         c = self._core
         fmt = format or c.format
         if factors is None:
@@ -266,12 +266,29 @@ class Potential:
             species_coeffs=c.species_coeffs if species_coeffs is None else np.asarray(species_coeffs, float),
             moment_coeffs=c.moment_coeffs if moment_coeffs is None else np.asarray(moment_coeffs, float),
             species_names=list(names), name=c.name, mlip_types=list(c.mlip_types),
-            mlip_selection_state=c.mlip_selection_state if unchanged else b"",
+            mlip_selection_state=c.mlip_selection_state if unchanged and radial_floor is None else b"",
+            radial_floor=list(c.radial_floor) if radial_floor is None else list(np.ravel(radial_floor)),
         )
         pot = Potential(core)
         if "level" in self.__dict__:
             pot.__dict__["level"] = self.level
         return pot
+
+    @property
+    def radial_floor(self) -> np.ndarray | None:
+        """(N_T, N_T) per species pair, or None: below floor[a, b] the radial basis continues
+        linearly from its value and slope there (see radial_basis.h) instead of being
+        extrapolated as a polynomial."""
+        f = self._core.radial_floor
+        return None if not f else np.asarray(f).reshape(self.n_species, self.n_species)
+
+    def with_radial_floor(self, floor) -> "Potential":
+        """A copy with per-species-pair floors (N_T, N_T), e.g. from shortest_pair_distances on
+        the training data; an empty list removes them."""
+        floor = np.asarray(floor, dtype=float)
+        if floor.size and floor.shape != (self.n_species, self.n_species):
+            raise ValueError(f"radial floor must have shape ({self.n_species}, {self.n_species}), got {floor.shape}")
+        return self._rebuild(radial_floor=floor.ravel())
 
     def to_full(self) -> "Potential":
         """The same potential with C stored in full."""

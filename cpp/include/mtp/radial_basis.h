@@ -3,7 +3,14 @@
 //   phi_beta(r) = scaling * T_beta(xi) * Q(r),  beta = 0..size-1.
 // For r < min_dist the polynomials are simply extrapolated (|xi| > 1), exactly as MLIP does;
 // callers only pass r < max_dist (phi and its derivative vanish at max_dist).
+//
+// Optional per species pair floor (ours, not MLIP's): below floor[a][b] (the shortest distance
+// at which data pins the pair's radial functions down) phi continues linearly from the floor,
+//   phi_beta(r) = phi_beta(floor) + phi_beta'(floor) (r - floor),
+// so the radial functions keep their slope there instead of swinging like a degree-N_b
+// polynomial outside the data.
 #pragma once
+#include <vector>
 
 namespace mtp {
 
@@ -12,6 +19,7 @@ struct RadialBasis {
   double max_dist = 0.0;  // = R_cut
   double scaling = 1.0;
   int size = 0;           // N_b
+  std::vector<double> floor;  // (N_T, N_T) Angstrom, or empty: no floors (MLIP)
 
   void validate() const;  // throws InputError
 

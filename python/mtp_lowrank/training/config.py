@@ -34,7 +34,8 @@ SCHEMA = {
               "max_dist": (REQUIRED, (float, int), (lambda v: v > 0, "> 0")),
               "radial_basis_size": (8, int, _at_least(2)), "representation": ("full", ["full", "mf", "tt"]),
               "rank": (None, int, POSITIVE), "ranks": (None, list), "init": (None, str), "seed": (0, int),
-              "ensemble": (1, int, POSITIVE)},
+              "ensemble": (1, int, POSITIVE), "radial_floor": (None, (str, list)),
+              "radial_floor_margin": (0.0, (float, int), NONNEG)},
     "loss": {"energy_weight": (1.0, (float, int), NONNEG), "force_weight": (0.01, (float, int), NONNEG),
              "stress_weight": (0.0, (float, int), NONNEG), "energy_per_atom": (True, bool),
              "stress": ("virial_per_atom", ["virial_per_atom", "stress", "virial"]),
@@ -69,6 +70,10 @@ HELP = {
     "model.init": "start from this potential file instead of a random one",
     "model.seed": "seed of the random initial radial coefficients",
     "model.ensemble": "train this many models with seeds seed, seed+1, ... and report mean +- std",
+    "model.radial_floor": "'data': below the shortest distance of each species pair in the training data (minus "
+                          "radial_floor_margin) radial functions continue linearly; or an N_T x N_T list (A); null: "
+                          "MLIP's polynomial extrapolation",
+    "model.radial_floor_margin": "A subtracted from the data's shortest distances (model.radial_floor: data)",
     "loss.energy_weight": "w_e",
     "loss.force_weight": "w_f",
     "loss.stress_weight": "w_s",
@@ -177,6 +182,8 @@ def validate(raw: dict) -> dict:
             check_species_list(species)
         except ValueError as e:
             raise ConfigError(f"'data.species': {e}") from None
+    if isinstance(m["radial_floor"], str) and m["radial_floor"] != "data":
+        raise ConfigError(f"'model.radial_floor' must be 'data', a list of lists or null; got {m['radial_floor']!r}")
     iso = cfg["data"]["isolated_atom_energies"]
     for name, value in (iso or {}).items():
         if not isinstance(value, (float, int)) or isinstance(value, bool):

@@ -7,7 +7,24 @@ import os
 
 import numpy as np
 
-__all__ = ["load_images", "split", "describe", "named_errors", "select_images"]
+__all__ = ["load_images", "split", "describe", "named_errors", "select_images", "shortest_pair_distances"]
+
+
+def shortest_pair_distances(images, species, cutoff: float) -> np.ndarray:
+    """(N_T, N_T) shortest distance of each species pair within `cutoff` over `images` (symmetric;
+    inf for pairs that never come that close): where data stops pinning the pair's radial
+    functions down."""
+    from ase.neighborlist import neighbor_list
+
+    index = {s: k for k, s in enumerate(species)}
+    out = np.full((len(species), len(species)), np.inf)
+    for atoms in images:
+        i, j, d = neighbor_list("ijd", atoms, cutoff)
+        if not len(d):
+            continue
+        t = np.array([index[s] for s in atoms.get_chemical_symbols()])
+        np.minimum.at(out, (t[i], t[j]), d)
+    return np.minimum(out, out.T)
 
 
 def describe(atoms, index=None) -> str:

@@ -15,7 +15,7 @@ import yaml
 
 from ..potential import Potential
 from ..factorization import check_mf_rank
-from .data import load_images, select_images, split
+from .data import load_images, select_images, shortest_pair_distances, split
 from .distributed import is_root, world
 from .loss import Loss
 from .metrics import predictions, summarize
@@ -157,6 +157,8 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
     else:
         pot = Potential.from_level(m["level"], species, min_dist=m["min_dist"], max_dist=m["max_dist"],
                                    radial_basis_size=m["radial_basis_size"], seed=m["seed"])
+    if m["radial_floor"] is not None:
+        pot = pot.with_radial_floor(radial_floors(m, pot, train, species))
     if opt["method"] == "mfra":
         check_mf_rank(opt["r_max"], pot.n_species, pot.radial_funcs_count, pot.radial_basis_size)
     elif m["representation"] == "mf":
@@ -168,6 +170,20 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
     if opt["linear_init"]:
         pot = fit_linear(pot, train, energy_per_atom=lo["energy_per_atom"], comm=comm, fixed_species_coeffs=iso)
     return pot
+
+
+def radial_floors(m: dict, pot: Potential, train, species) -> np.ndarray:
+    """model.radial_floor: a given N_T x N_T table, or 'data': each pair's shortest distance in
+    the training data minus the margin; a pair the data never brings within the cutoff takes
+    the mean of its two species' own floors; no floor below min_dist."""
+    if m["radial_floor"] != "data":
+        return np.asarray(m["radial_floor"], dtype=float)
+    floor = shortest_pair_distances(train, species, pot.max_dist) - m["radial_floor_margin"]
+    own = np.diag(floor).copy()
+    unseen = ~np.isfinite(floor)
+    floor[unseen] = 0.5 * (own[:, None] + own[None, :])[unseen]
+    floor[~np.isfinite(floor)] = pot.min_dist
+    return np.clip(floor, pot.min_dist, None)
 
 
 class MetricsLog:
