@@ -90,6 +90,7 @@ def test_cfg_typed_with_the_potentials_numbers(relabelled, tmp_path):
     expected = pot.evaluate(atoms)["energy"]
     assert other.evaluate(unnamed)["energy"] == expected
     assert Potential.load(path, species=["Li", "Na"]).evaluate(named)["energy"] == expected
+    assert Potential.load(path, species=["Li", "Na"]).evaluate(unnamed)["energy"] == expected   # 'X' atoms: by type
     with pytest.raises(ValueError, match="atom type 3, but species are given only for types 0 1"):
         read_cfg(tmp_path / "d.cfg", species=["Li", "Na"])
     unnamed.arrays["mlip_type"][0] = 5

@@ -320,10 +320,11 @@ class Potential:
         return _core.Evaluator(self._core, n_threads)
 
     def types_of(self, atoms) -> np.ndarray:
-        """Species index of each atom of an ase.Atoms: by chemical symbol; for a potential that
-        does not name its species, by the MLIP type numbers of atoms read from a .cfg file
-        (`arrays['mlip_type']`, matched to `mlip_types`)."""
-        if self._species is None and "mlip_type" in atoms.arrays:
+        """Species index of each atom of an ase.Atoms: by chemical symbol; for atoms read from a
+        .cfg file without element names (symbol 'X'), or for a potential that does not name its
+        species, by their MLIP type numbers (`arrays['mlip_type']`, matched to `mlip_types`)."""
+        untyped = self._species is None or not np.any(atoms.numbers)   # 'X' atoms of a .cfg read without species
+        if untyped and "mlip_type" in atoms.arrays:
             return types_from_mlip(atoms.arrays["mlip_type"], self.mlip_types)
         return species_indices(atoms.numbers, self._species, self._species_lookup)
 
