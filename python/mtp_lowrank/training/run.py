@@ -298,7 +298,9 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
             best.save(out / "potential_mlip.mtp", mlip_compatible=True)
     pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
-              "seconds": seconds, "format": best.format, "ranks": list(best.ranks),
+              "seconds": seconds,   # this run's wall time; optimizer_seconds: cumulative over resumes
+              "optimizer_seconds": float(result.history[-1].get("seconds", seconds)) if result.history else seconds,
+              "format": best.format, "ranks": list(best.ranks),
               "radial_parameters": best.parameter_count(),
               **{name: summarize(p) if p is not None else None for name, p in pred.items()}}
     if root:
