@@ -42,7 +42,7 @@ def base_config(args) -> dict:
     return {
         "data": {"train": args.data, "validation_fraction": 0.1, "seed": 0, "species": SPECIES},
         "model": {"level": 16, "min_dist": 2.0, "max_dist": 5.0, "radial_basis_size": 8, "representation": "full",
-                  "seed": 0},
+                  "seed": 0, "radial_floor": args.radial_floor},
         "loss": {"energy_weight": 1.0, "force_weight": args.force_weight, "stress_weight": 0.0},
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
                       "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel},
@@ -75,10 +75,11 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
 
 
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
-    """OUT/runs[_<split>]/l<level>/<kind>[_sm<lambda>]_s<seed>"""
+    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_sm<lambda>]_s<seed>"""
     split = getattr(args, "split", "standard")
     smooth = getattr(args, "smoothness", 0.0)
-    name = f"{kind}{f'_sm{smooth:g}' if smooth else ''}_s{seed}"
+    floor = "_floor" if getattr(args, "radial_floor", None) else ""
+    name = f"{kind}{floor}{f'_sm{smooth:g}' if smooth else ''}_s{seed}"
     return out / ("runs" if split == "standard" else f"runs_{split}") / f"l{level}" / name
 
 
@@ -161,6 +162,8 @@ def main():
     ap.add_argument("--split", default="standard", choices=("standard",) + OOD_SPLITS,
                     help="standard: 10%% of all cells held out; short/surfaces: out-of-domain studies (runs_<split>/)")
     ap.add_argument("--smoothness", type=float, default=0.0, help="loss.radial_smoothness of the runs (_sm<value>)")
+    ap.add_argument("--radial-floor", default=None, choices=(None, "data"),
+                    help="model.radial_floor of the runs (the seed-0 runs of 2026-11-23 started without floors)")
     ap.add_argument("--continue", dest="resume", action="store_true", help="resume unfinished runs")
     ap.add_argument("--report", action="store_true", help="only write report.md and the plots")
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")

@@ -17,9 +17,11 @@ KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "
 
 
 def kind_name(kind: str) -> str:
-    """'mf_sm0.001' -> 'MF, smoothness 0.001'"""
-    base, _, smooth = kind.partition("_sm")
-    return KIND_NAMES.get(base, base) + (f", smoothness {smooth}" if smooth else "")
+    """'mf_floor_sm0.001' -> 'MF, radial floors, smoothness 0.001'"""
+    base, *variants = kind.split("_")
+    words = {"floor": "radial floors"}
+    return ", ".join([KIND_NAMES.get(base, base)] + [words.get(v, f"smoothness {v[2:]}" if v.startswith("sm") else v)
+                                                     for v in variants])
 
 
 def read_run(directory: Path) -> dict | None:
@@ -61,7 +63,7 @@ def table(rows: list[dict], snap: dict | None) -> str:
     lines = ["| level | model | radial params | seeds (finished) | E val (meV/atom) | F val (meV/Å) | iterations | time (s) |",
              "|---|---|---|---|---|---|---|---|"]
     for level in sorted({r["level"] for r in rows}):
-        for kind in sorted({r["kind"] for r in rows}, key=lambda k: (list(KIND_NAMES).index(k.partition("_sm")[0]), k)):
+        for kind in sorted({r["kind"] for r in rows}, key=lambda k: (list(KIND_NAMES).index(k.split("_")[0]), k)):
             group = [r for r in rows if r["level"] == level and r["kind"] == kind]
             if not group:
                 continue

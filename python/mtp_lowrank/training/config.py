@@ -34,7 +34,7 @@ SCHEMA = {
               "max_dist": (REQUIRED, (float, int), (lambda v: v > 0, "> 0")),
               "radial_basis_size": (8, int, _at_least(2)), "representation": ("full", ["full", "mf", "tt"]),
               "rank": (None, int, POSITIVE), "ranks": (None, list), "init": (None, str), "seed": (0, int),
-              "ensemble": (1, int, POSITIVE), "radial_floor": (None, (str, list)),
+              "ensemble": (1, int, POSITIVE), "radial_floor": ("data", (str, list)),
               "radial_floor_margin": (0.0, (float, int), NONNEG)},
     "loss": {"energy_weight": (1.0, (float, int), NONNEG), "force_weight": (0.01, (float, int), NONNEG),
              "stress_weight": (0.0, (float, int), NONNEG), "energy_per_atom": (True, bool),
@@ -70,9 +70,9 @@ HELP = {
     "model.init": "start from this potential file instead of a random one",
     "model.seed": "seed of the random initial radial coefficients",
     "model.ensemble": "train this many models with seeds seed, seed+1, ... and report mean +- std",
-    "model.radial_floor": "'data': below the shortest distance of each species pair in the training data (minus "
-                          "radial_floor_margin) radial functions continue linearly; or an N_T x N_T list (A); null: "
-                          "MLIP's polynomial extrapolation",
+    "model.radial_floor": "'data' (default): below the shortest distance of each species pair in the training data "
+                          "(minus radial_floor_margin) radial functions continue linearly; or an N_T x N_T list (A); "
+                          "null: MLIP's polynomial extrapolation",
     "model.radial_floor_margin": "A subtracted from the data's shortest distances (model.radial_floor: data)",
     "loss.energy_weight": "w_e",
     "loss.force_weight": "w_f",

@@ -289,13 +289,16 @@ def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, 
 
 
 def write_report(result: TrainResult, train, val, out: Path, plots: bool, seconds: float, root: bool, log) -> dict:
-    """potential.mtp (and potential_mlip.mtp for full models), report.json, plots."""
+    """potential.mtp (and potential_mlip.mtp for full models), report.json, plots; returns the report."""
     best = result.potential
     if root:
         best.save(out / "checkpoint.mtp", mlip_compatible=False)
         best.save(out / "potential.mtp", mlip_compatible=False)
-        if best.format == "full":
-            best.save(out / "potential_mlip.mtp", mlip_compatible=True)
+        if best.format == "full":  # MLIP has no radial floors: identical above them, a polynomial below
+            best.with_radial_floor([]).save(out / "potential_mlip.mtp", mlip_compatible=True)
+            if best.radial_floor is not None:
+                log("potential_mlip.mtp is the potential without its radial floors (MLIP has none): the same "
+                    "within the training data's pair distances, extrapolated as a polynomial below them")
     pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
               "seconds": seconds,   # this run's wall time; optimizer_seconds: cumulative over resumes
