@@ -140,5 +140,7 @@ def test_training_with_floors_from_the_data(tmp_path, capsys):
     train, _ = split(load_images(tmp_path / "train.xyz"), 0.25, 0)   # the run's split
     shortest = shortest_pair_distances(train, ["Li", "Na"], 4.6)
     np.testing.assert_allclose(pot.radial_floor, np.maximum(shortest - 0.1, pot.min_dist), rtol=1e-15)
+    main(["train", str(cfg), "--overwrite", "--set", "model.radial_floor=null", "optimizer.max_iter=1"])
+    assert Potential.load(tmp_path / "run" / "potential.mtp").radial_floor is None   # null: MLIP's extrapolation
     with pytest.raises(SystemExit, match="'model.radial_floor' must be 'data'"):
         main(["train", str(cfg), "--overwrite", "--set", "model.radial_floor=sometimes"])

@@ -102,6 +102,7 @@ HELP = {
     "output.validation_every": "validation RMSE every this many iterations (0: never during training)",
     "output.plots": "write parity and learning-curve plots",
 }
+NULLABLE = {"model.radial_floor"}   # keys with a default that null switches off
 DEFAULTS = {sec: {k: v[0] for k, v in keys.items() if v[0] is not REQUIRED} for sec, keys in SCHEMA.items()}
 
 
@@ -144,7 +145,7 @@ def validate(raw: dict) -> dict:
             if key not in SCHEMA[sec]:
                 raise ConfigError(f"unknown key '{where}'{_suggest(key, SCHEMA[sec])}")
             default, allowed = SCHEMA[sec][key][:2]
-            if value is None and default is None:
+            if value is None and (default is None or where in NULLABLE):
                 cfg[sec][key] = None
                 continue
             if isinstance(allowed, list):
