@@ -148,7 +148,7 @@ def write_ood_report(out: Path, data: str, split: dict) -> Path:
 
     from mtp_lowrank import Potential
     from mtp_lowrank.training import errors
-    from snap_reference import snap_predictions, element_counts
+    from snap_reference import snap_errors
 
     images = ase.io.read(data, ":")
     held = [images[k] for k in split["held_out"]]
@@ -158,15 +158,9 @@ def write_ood_report(out: Path, data: str, split: dict) -> Path:
              "| run | E test (meV/atom) | F test (meV/Å) |", "|---|---|---|"]
     snap_dir = Path(data).parent
     if (snap_dir / "Ta-W-Nb-Mo.snapcoeff").exists():
-        e_kept, _ = snap_predictions(kept, snap_dir)
-        offsets, *_ = np.linalg.lstsq(element_counts(kept), np.array([a.get_potential_energy() for a in kept]) - e_kept,
-                                      rcond=None)
-        e_held, f_held = snap_predictions(held, snap_dir)
-        de = (e_held + element_counts(held) @ offsets - np.array([a.get_potential_energy() for a in held])) \
-            / np.array([len(a) for a in held])
-        df = np.concatenate([(f - a.get_forces()).ravel() for f, a in zip(f_held, held)])
-        lines.append(f"| published SNAP (fitted to all cells) | {np.sqrt(np.mean(de**2)) * 1e3:.2f} | "
-                     f"{np.sqrt(np.mean(df**2)) * 1e3:.1f} |")
+        snap = snap_errors(kept, held, snap_dir, out / f"snap_{split['split']}.json")
+        lines.append(f"| published SNAP (fitted to all cells) | {snap['energy_rmse_meV_per_atom']:.2f} | "
+                     f"{snap['force_rmse_meV_per_A']:.1f} |")
     for directory in sorted((out / f"runs_{split['split']}").glob("l*/*_s*")):
         pot_file = directory / "potential.mtp"
         if not pot_file.exists():
