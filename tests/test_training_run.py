@@ -97,6 +97,8 @@ def test_corrupt_optimizer_state_is_named(tmp_path, capsys):
     ("data.max_configs=0", "'data.max_configs' must be >= 1; got 0"),
     ("model.rank=500", "MF rank must be between 1 and 4"),
     ("data.select=[0, 99]", "data.select: index 99 is not a configuration index (0..7)"),
+    ("loss.group_weights={'*_Surface': -2}", "'loss.group_weights.*_Surface' must be a number >= 0; got -2"),
+    ("loss.group_weights={'Surfce': 2}", "loss.group_weights: 'Surfce' matches no group of the training data"),
 ])
 def test_every_value_is_checked(tmp_path, override, message):
     cfg = _write_config(tmp_path)
@@ -172,3 +174,24 @@ def test_fine_tune_path_compresses_a_trained_base_and_trains_it_compressed(tmp_p
     truncated = errors(base.to_mf(1), images, by_group=False)["all"]["energy_meV_per_atom"]["rmse"]
     tuned = errors(ft, images, by_group=False)["all"]["energy_meV_per_atom"]["rmse"]
     assert tuned < 0.7 * truncated   # measured: about 0.5
+
+
+def test_mfra_warm_start_begins_at_the_init_rank_one_truncation(tmp_path):
+    """optimizer.method mfra with model.init: the first stage starts from the init's best rank-1
+    part (not from random factors that would discard it)."""
+    import yaml
+
+    from mtp_lowrank.training.run import initial_potential, load_data
+
+    from conftest import random_potential
+
+    cfg = _write_config(tmp_path)
+    raw = yaml.safe_load(cfg.read_text())
+    train, val, species = load_data(validate(raw)["data"], lambda *a: None)
+    base = random_potential(level=6, n_species=len(species), seed=7)
+    base.save(tmp_path / "base.mtp")
+    raw["model"].update(init=str(tmp_path / "base.mtp"), representation="mf", radial_floor=None)
+    raw["optimizer"] = {"method": "mfra", "r_max": 2, "linear_init": False}
+    pot = initial_potential(validate(raw), species, None, train, None)
+    assert pot.format == "mf" and pot.ranks == (1,)
+    np.testing.assert_allclose(pot.radial_coeffs, base.to_mf(1).radial_coeffs, rtol=1e-12, atol=1e-14)

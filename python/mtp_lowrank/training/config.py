@@ -39,7 +39,8 @@ SCHEMA = {
     "loss": {"energy_weight": (1.0, (float, int), NONNEG), "force_weight": (0.01, (float, int), NONNEG),
              "stress_weight": (0.0, (float, int), NONNEG), "energy_per_atom": (True, bool),
              "stress": ("virial_per_atom", ["virial_per_atom", "stress", "virial"]),
-             "config_weight_key": ("weight", str), "radial_smoothness": (0.0, (float, int), NONNEG)},
+             "config_weight_key": ("weight", str), "group_weights": (None, dict),
+             "radial_smoothness": (0.0, (float, int), NONNEG)},
     "optimizer": {"method": ("bfgs", ["bfgs", "rmf", "mfra"]), "max_iter": (1000, int, NONNEG),
                   "gtol": (1e-8, (float, int), NONNEG), "rel_decrease": (1e-9, (float, int), NONNEG),
                   "patience": (20, int, POSITIVE), "mu": (1e-3, (float, int), OPEN_UNIT),
@@ -80,6 +81,8 @@ HELP = {
     "loss.energy_per_atom": "energy errors per atom (true) or total (false)",
     "loss.stress": "stress term: virial_per_atom, stress (eV/A^3) or virial (eV)",
     "loss.config_weight_key": "atoms.info key of per-configuration weights",
+    "loss.group_weights": "{group or glob pattern: weight}: multiplies the weight of every configuration whose "
+                          "atoms.info['group'] matches (first matching pattern; others keep 1), e.g. {'*_Surface': 10}",
     "loss.radial_smoothness": "lambda of the curvature penalty on the radial functions (tames them where no data is); 0: off",
     "optimizer.method": "bfgs (base, MF, TF), rmf (Riemannian BFGS, fixed rank) or mfra (rank augmentation)",
     "optimizer.max_iter": "iterations",
@@ -177,6 +180,9 @@ def validate(raw: dict) -> dict:
     lo = cfg["loss"]
     if lo["energy_weight"] == lo["force_weight"] == lo["stress_weight"] == 0:
         raise ConfigError("the loss weights are all zero: nothing to fit")
+    for pattern, value in (lo["group_weights"] or {}).items():
+        if not isinstance(value, (float, int)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"'loss.group_weights.{pattern}' must be a number >= 0; got {value!r}")
     species = cfg["data"]["species"]
     if species is not None:
         try:

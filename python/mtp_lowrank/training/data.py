@@ -3,11 +3,13 @@ OUTCAR/vasprun.xml, ...) and split them into training and validation sets."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 
 import numpy as np
 
-__all__ = ["load_images", "split", "describe", "named_errors", "select_images", "shortest_pair_distances"]
+__all__ = ["load_images", "split", "describe", "named_errors", "select_images", "shortest_pair_distances",
+           "config_weights"]
 
 
 def shortest_pair_distances(images, species, cutoff: float) -> np.ndarray:
@@ -123,3 +125,27 @@ def split(images, validation_fraction: float = 0.1, seed: int = 0):
     if validation_fraction > 0 and len(images) > 1:
         n_val = min(max(n_val, 1), len(images) - 1)
     return [images[k] for k in order[n_val:]], [images[k] for k in order[:n_val]]
+
+
+def config_weights(images, key: str = "weight", group_weights: dict | None = None, where: str = "training data"):
+    """Per-configuration loss weights c_k: atoms.info[key] (default 1) times the weight of the
+    first pattern of `group_weights` ({fnmatch pattern: weight}) matching atoms.info['group'].
+    A pattern that matches no configuration is an error (a misspelt group would silently fit
+    with the wrong weights)."""
+    weights = np.array([float(a.info.get(key, 1.0)) for a in images])
+    if not group_weights:
+        return weights
+    groups = [str(a.info.get("group", "")) for a in images]
+    used = set()
+    for k, g in enumerate(groups):
+        for pattern, w in group_weights.items():
+            if fnmatch.fnmatchcase(g, str(pattern)):
+                weights[k] *= float(w)
+                used.add(pattern)
+                break
+    unused = [p for p in group_weights if p not in used]
+    if unused and where == "training data":
+        known = ", ".join(sorted(set(groups) - {""})) or "none: no atoms.info['group']"
+        raise ValueError(f"loss.group_weights: {', '.join(map(repr, unused))} matches no group of the {where} "
+                         f"(groups: {known})")
+    return weights

@@ -15,7 +15,7 @@ import yaml
 
 from ..potential import Potential
 from ..factorization import check_mf_rank
-from .data import load_images, select_images, shortest_pair_distances, split
+from .data import config_weights, load_images, select_images, shortest_pair_distances, split
 from .distributed import is_root, world
 from .loss import Loss
 from .metrics import predictions, summarize
@@ -161,6 +161,8 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
         pot = pot.with_radial_floor(radial_floors(m, pot, train, species))
     if opt["method"] == "mfra":
         check_mf_rank(opt["r_max"], pot.n_species, pot.radial_funcs_count, pot.radial_basis_size)
+        if m["init"] and pot.ranks != (opt["delta_r"],):  # warm start: the init's best rank-delta_r part
+            pot = pot.to_mf(opt["delta_r"])
     elif m["representation"] == "mf":
         pot = pot.to_mf(m["rank"])
     elif m["representation"] == "tt":
@@ -246,7 +248,7 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
         return None
     vloss = Loss(pot, val, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                  stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
-                 n_threads=threads, comm=comm, config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in val])
+                 n_threads=threads, comm=comm, config_weights=config_weights(val, lo["config_weight_key"], lo["group_weights"], "validation data"))
     def save_best(p):  # resume needs it
         if is_root(comm):
             p.save(out / "best_validation.mtp", mlip_compatible=False)
@@ -355,7 +357,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
     loss = Loss(pot, train, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
                 n_threads=threads, comm=comm, freeze_species=iso is not None, radial_smoothness=lo["radial_smoothness"],
-                config_weights=[float(a.info.get(lo["config_weight_key"], 1.0)) for a in train])
+                config_weights=config_weights(train, lo["config_weight_key"], lo["group_weights"]))
     if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
         t0 = time.perf_counter()
         before = loss.evaluate(pot, gradient=False)["loss"]
