@@ -55,7 +55,9 @@ std::shared_ptr<Potential> make_potential(double min_dist, double max_dist, doub
                                           std::vector<std::string> species_names,
                                           const std::string& name, std::vector<int> mlip_types,
                                           const py::bytes& mlip_selection_state,
-                                          std::vector<double> radial_floor) {
+                                          std::vector<double> radial_floor,
+                                          std::vector<int> core_atomic_numbers,
+                                          std::vector<double> core_inner, std::vector<double> core_outer) {
   RadialBasis basis{min_dist, max_dist, scaling, n_basis, std::move(radial_floor)};
   RadialShape shape{n_species, n_funcs, n_basis};
   RadialCoeffs rc;
@@ -80,8 +82,9 @@ std::shared_ptr<Potential> make_potential(double min_dist, double max_dist, doub
   prog.scalar_map = scalar_map;
   PotentialLabels labels{name, std::move(species_names), std::move(mlip_types),
                          std::string(mlip_selection_state)};
+  RepulsiveCore core{std::move(core_atomic_numbers), std::move(core_inner), std::move(core_outer)};
   return std::make_shared<Potential>(basis, std::move(rc), std::move(prog), to_vec(species_coeffs),
-                                     to_vec(moment_coeffs), std::move(labels));
+                                     to_vec(moment_coeffs), std::move(labels), true, std::move(core));
 }
 
 py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, const DArray& cell,
@@ -142,12 +145,16 @@ PYBIND11_MODULE(_core, m) {
            py::arg("times"), py::arg("scalar_map"), py::arg("species_coeffs"),
            py::arg("moment_coeffs"), py::arg("species_names"), py::arg("name"),
            py::arg("mlip_types") = std::vector<int>{}, py::arg("mlip_selection_state") = py::bytes(),
-           py::arg("radial_floor") = std::vector<double>{})
+           py::arg("radial_floor") = std::vector<double>{}, py::arg("core_atomic_numbers") = std::vector<int>{},
+           py::arg("core_inner") = std::vector<double>{}, py::arg("core_outer") = std::vector<double>{})
       .def_property_readonly("min_dist", [](const Potential& p) { return p.radial_basis().min_dist; })
       .def_property_readonly("max_dist", [](const Potential& p) { return p.radial_basis().max_dist; })
       .def_property_readonly("scaling", [](const Potential& p) { return p.radial_basis().scaling; })
       .def_property_readonly("radial_basis_size", [](const Potential& p) { return p.radial_basis().size; })
       .def_property_readonly("radial_floor", [](const Potential& p) { return p.radial_basis().floor; })
+      .def_property_readonly("core_atomic_numbers", [](const Potential& p) { return p.repulsive_core().atomic_numbers; })
+      .def_property_readonly("core_inner", [](const Potential& p) { return p.repulsive_core().inner; })
+      .def_property_readonly("core_outer", [](const Potential& p) { return p.repulsive_core().outer; })
       .def_property_readonly("n_species", &Potential::n_species)
       .def_property_readonly("n_funcs", &Potential::n_funcs)
       .def_property_readonly("name", &Potential::name)

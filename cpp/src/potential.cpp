@@ -9,15 +9,17 @@ namespace mtp {
 
 Potential::Potential(RadialBasis basis, RadialCoeffs radial, MomentProgram program,
                      std::vector<double> species_coeffs, std::vector<double> moment_coeffs,
-                     PotentialLabels labels, bool trained)
+                     PotentialLabels labels, bool trained, RepulsiveCore core)
     : basis_(basis),
       radial_(std::move(radial)),
       program_(std::move(program)),
       species_coeffs_(std::move(species_coeffs)),
       moment_coeffs_(std::move(moment_coeffs)),
       labels_(std::move(labels)),
-      trained_(trained) {
+      trained_(trained),
+      core_(std::move(core)) {
   basis_.validate();
+  core_.validate(radial_.shape().n_species, basis_.max_dist);
   const RadialShape& s = radial_.shape();
   if (s.n_basis != basis_.size)
     throw InputError("potential: radial coefficients have " + std::to_string(s.n_basis) +

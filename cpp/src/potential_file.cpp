@@ -186,6 +186,8 @@ Potential parse_potential(std::istream& in, const std::string& source) {
   std::map<std::string, int> seen;  // key -> line
   std::string name = "MTP1m", format = "full";
   RadialBasis basis;
+  RepulsiveCore core;
+  bool have_core = false;
   int n_species = -1, n_funcs = -1, mf_rank = -1, moments_count = -1, basic_count = -1,
       times_count = -1, scalar_count = -1;
   std::array<int, 3> tt_ranks{{-1, -1, -1}};
@@ -293,6 +295,15 @@ Potential parse_potential(std::istream& in, const std::string& source) {
       if (basis.floor.size() != size_t(n_species) * n_species)
         p.fail("radial_floor has " + std::to_string(basis.floor.size()) + " entries, expected species_count^2 = " +
                std::to_string(n_species * n_species));
+    } else if (key == "core") {
+      if (val != "zbl") p.fail("unknown core '" + val + "' (this reader knows zbl)");
+      have_core = true;
+    } else if (key == "core_atomic_numbers") {
+      need(n_species, "species_count");
+      core.atomic_numbers = p.int_list(val);
+    } else if (key == "core_inner" || key == "core_outer") {
+      need(n_species, "species_count");
+      (key == "core_inner" ? core.inner : core.outer) = p.number_list(val);
     } else if (key == "radial_funcs_count") {
       n_funcs = positive(p.integer(val), key);
     } else if (key == "radial_coeffs_format") {
@@ -379,13 +390,16 @@ Potential parse_potential(std::istream& in, const std::string& source) {
       radial = RadialCoeffs::tt(shape, tt_ranks, {factors[0], factors[1], factors[2], factors[3]});
     else radial = RadialCoeffs::full(shape, have_radial ? full : std::vector<double>(shape.full_size(), 0.0));
     PotentialLabels labels{name, std::move(species), std::move(mlip_types), std::move(p.selection_state())};
+    if (core.enabled() != have_core || (have_core && (core.inner.empty() || core.outer.empty())))
+      throw InputError("repulsive core: 'core = zbl' needs core_atomic_numbers, core_inner and core_outer "
+                       "(and they need it)");
     return Potential(basis, std::move(radial), std::move(prog), std::move(species_coeffs),
-                     std::move(moment_coeffs), std::move(labels), trained);
+                     std::move(moment_coeffs), std::move(labels), trained, std::move(core));
   } catch (const InputError& e) {
     // Point at the line of the key the check concerns.
     const std::string msg = e.what();
     int line = end_line;
-    for (const char* key : {"mlip_types", "species", "alpha_moment_mapping", "alpha_index_times", "alpha_index_basic",
+    for (const char* key : {"core_atomic_numbers", "core_inner", "core_outer", "core", "mlip_types", "species", "alpha_moment_mapping", "alpha_index_times", "alpha_index_basic",
                             "alpha_moments_count", "species_coeffs", "moment_coeffs", "min_dist",
                             "radial_basis_size", "scaling"})
       if (msg.find(key) != std::string::npos && seen.count(key)) {
@@ -442,12 +456,16 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
   const RadialShape& s = rc.shape();
   const RadialBasis& b = pot.radial_basis();
   const bool lowrank = rc.format() != RadialFormat::Full;
+  const RepulsiveCore& core = pot.repulsive_core();
   const bool floors = !b.floor.empty();
   if (floors && !lowrank && !with_species)
     throw InputError("this potential has radial floors (radial_floor), which MLIP cannot read: write it "
                      "with our extension (mlip_compatible=False)");
+  if (core.enabled() && !lowrank && !with_species)
+    throw InputError("this potential has a repulsive core (core = zbl), which MLIP cannot read: write it "
+                     "with our extension (mlip_compatible=False)");
   out << "MTP\nversion = 1.1.0\n";
-  if (lowrank || floors || (with_species && !pot.species_names().empty())) out << "lowrank_version = 1\n";
+  if (lowrank || floors || core.enabled() || (with_species && !pot.species_names().empty())) out << "lowrank_version = 1\n";
   out << "potential_name = " << pot.name() << "\n";
   if (b.scaling != 1.0) out << "scaling = " << num(b.scaling) << "\n";
   out << "species_count = " << s.n_species << "\n";
@@ -465,6 +483,12 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
   out << "\tmin_dist = " << num(b.min_dist) << "\n\tmax_dist = " << num(b.max_dist) << "\n";
   out << "\tradial_basis_size = " << b.size << "\n\tradial_funcs_count = " << s.n_funcs << "\n";
   if (floors) out << "\tradial_floor = " << list(b.floor.data(), b.floor.size()) << "\n";
+  if (core.enabled()) {
+    out << "core = zbl\ncore_atomic_numbers = {";
+    for (size_t a = 0; a < core.atomic_numbers.size(); ++a) out << (a ? ", " : "") << core.atomic_numbers[a];
+    out << "}\ncore_inner = " << list(core.inner.data(), core.inner.size()) << "\n";
+    out << "core_outer = " << list(core.outer.data(), core.outer.size()) << "\n";
+  }
   const auto& f = rc.factors();
   switch (rc.format()) {
     case RadialFormat::Full:

@@ -132,7 +132,7 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
 size_t SiteEvaluator::memory_bytes() const {
   size_t doubles = basic_nu_.size() + basic_lower_coef_.size() + mono_lower_coef_.size() + seed_.size() +
                    table_t_.size() + dist_.size() + unit_.size() + powers_.size() + mono_.size() +
-                   rb_.size() + drb_.size() + f_.size() + df_.size() + acc_.size() + pqr_.size() +
+                   rb_.size() + drb_.size() + f_.size() + df_.size() + acc_.size() + pqr_.size() + core_dedr_.size() +
                    moments_.size() + adjoint_.size();
   size_t ints = mono_exp_.size() + mono_lower_.size() + basic_mu_.size() + basic_mono_.size() +
                 basic_lower_.size() + target_.size() + target_begin_.size() + pull_order_.size() +
@@ -156,6 +156,7 @@ void SiteEvaluator::grow(int n_pad) {
   f_.resize(size_t(n_funcs_) * c);
   df_.resize(size_t(n_funcs_) * c);
   acc_.resize(5 * c);
+  if (pot_.repulsive_core().enabled()) core_dedr_.resize(c);
   pqr_.resize(5 * size_t(n_funcs_) * c);
 }
 
@@ -362,6 +363,13 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
   const std::vector<double>& xi = pot_.moment_coeffs();
   double energy = pot_.species_coeffs()[type];
   for (size_t al = 0; al < xi.size(); ++al) energy += xi[al] * m[prog.scalar_map[al]];
+  const RepulsiveCore& core = pot_.repulsive_core();
+  if (core.enabled())  // half of each pair's core energy; its slope is added in compute()
+    for (int a = 0; a < na; ++a) {
+      double dedr;
+      energy += 0.5 * core.pair(type, active_type_[a], dist_[a], &dedr);
+      core_dedr_[a] = 0.5 * dedr;
+    }
   if (!std::isfinite(energy))
     throw InputError("site energy of a species-" + std::to_string(type) +
                      " atom is not finite (check positions and parameters)");
@@ -470,6 +478,8 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
         store4(C2 + a, load4(C2 + a) + f4 * load4(R2 + a));
       }
     }
+    if (pot_.repulsive_core().enabled())
+      for (int a = 0; a < na; ++a) A[a] += core_dedr_[a];
     for (int a = 0; a < na; ++a) {
       const double inv = 1.0 / dist_[a];
       double* out = dv_drij + 3 * size_t(active_[a]);

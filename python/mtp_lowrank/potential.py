@@ -97,19 +97,23 @@ class Potential:
         return cls(_core.read_potential(os.fspath(path)), species)
 
     def save(self, path: str | os.PathLike, mlip_compatible: bool | None = None) -> None:
-        """Write the potential. `full` potentials are MLIP-compatible by default (no species
-        line; MLIP and motep read them); pass mlip_compatible=False to record the species.
-        mf/tt potentials use the mtp-lowrank extension and always record known species."""
+        """Write the potential. `full` potentials without radial floors or a repulsive core are
+        MLIP-compatible by default (no species line; MLIP and motep read them); pass
+        mlip_compatible=False to record the species. mf/tt potentials and those with floors or
+        a core use the mtp-lowrank extension and always record known species."""
         if mlip_compatible is None:
-            mlip_compatible = self.format == "full"
+            mlip_compatible = self._mlip_can_read()
         _core.write_potential(self._with_names(), os.fspath(path), not mlip_compatible)
 
     def to_text(self, mlip_compatible: bool | None = None) -> str:
         """The file save() writes, without MLIP-3's binary active-learning block."""
         if mlip_compatible is None:
-            mlip_compatible = self.format == "full"
+            mlip_compatible = self._mlip_can_read()
         data = _core.format_potential(self._with_names(), not mlip_compatible)
         return data.split(b"\n#MVS", 1)[0].decode()
+
+    def _mlip_can_read(self) -> bool:
+        return self.format == "full" and self.radial_floor is None and self.repulsive_core is None
 
     def _with_names(self) -> "_core.Potential":
         if self._species and not list(self._core.species_names):
@@ -246,7 +250,7 @@ class Potential:
         return self._rebuild(species_coeffs, moment_coeffs, factors, format, ranks, species)
 
     def _rebuild(self, species_coeffs=None, moment_coeffs=None, factors=None, format=None,
-                 ranks=None, species=None, radial_floor=None) -> "Potential":
+                 ranks=None, species=None, radial_floor=None, core=None) -> "Potential":
         c = self._core
         fmt = format or c.format
         if factors is None:
@@ -256,7 +260,8 @@ class Potential:
         ranks = list(ranks) if ranks is not None else (list(c.ranks) if fmt == c.format else [])
         names = species if species is not None else (self._species or [])
         # MLIP-3's active-learning block belongs to these exact parameters
-        unchanged = all(v is None for v in (species_coeffs, moment_coeffs, factors, format, ranks))
+        unchanged = all(v is None for v in (species_coeffs, moment_coeffs, factors, format, ranks, radial_floor, core))
+        z, inner, outer = (c.core_atomic_numbers, c.core_inner, c.core_outer) if core is None else core
         core = _core.Potential(
             min_dist=c.min_dist, max_dist=c.max_dist, scaling=c.scaling, n_species=c.n_species,
             n_funcs=c.n_funcs, n_basis=c.radial_basis_size, format=fmt,
@@ -266,8 +271,10 @@ class Potential:
             species_coeffs=c.species_coeffs if species_coeffs is None else np.asarray(species_coeffs, float),
             moment_coeffs=c.moment_coeffs if moment_coeffs is None else np.asarray(moment_coeffs, float),
             species_names=list(names), name=c.name, mlip_types=list(c.mlip_types),
-            mlip_selection_state=c.mlip_selection_state if unchanged and radial_floor is None else b"",
+            mlip_selection_state=c.mlip_selection_state if unchanged else b"",
             radial_floor=list(c.radial_floor) if radial_floor is None else list(np.ravel(radial_floor)),
+            core_atomic_numbers=[int(v) for v in z], core_inner=[float(v) for v in np.ravel(inner)],
+            core_outer=[float(v) for v in np.ravel(outer)],
         )
         pot = Potential(core)
         if "level" in self.__dict__:
@@ -289,6 +296,36 @@ class Potential:
         if floor.size and floor.shape != (self.n_species, self.n_species):
             raise ValueError(f"radial floor must have shape ({self.n_species}, {self.n_species}), got {floor.shape}")
         return self._rebuild(radial_floor=floor.ravel())
+
+    @property
+    def repulsive_core(self) -> dict | None:
+        """The fixed ZBL core (repulsive_core.h) or None: {"atomic_numbers": (N_T),
+        "inner": (N_T, N_T), "outer": (N_T, N_T)}; full ZBL below inner, none above outer."""
+        c = self._core
+        if not c.core_atomic_numbers:
+            return None
+        n = self.n_species
+        return {"atomic_numbers": list(c.core_atomic_numbers), "inner": np.reshape(c.core_inner, (n, n)),
+                "outer": np.reshape(c.core_outer, (n, n))}
+
+    def with_repulsive_core(self, outer, width: float = 0.5, atomic_numbers=None) -> "Potential":
+        """A copy with a ZBL repulsive core switched on smoothly from `outer` (A, scalar or
+        (N_T, N_T), e.g. the radial floors) down to outer - width, below which it is full ZBL.
+        Atomic numbers default to the species names'. It is a fixed baseline: training fits
+        the MTP on top of it (with outer at or below the data's shortest distances it changes
+        nothing on the data). outer=None removes it."""
+        n = self.n_species
+        if outer is None:
+            return self._rebuild(core=([], [], []))
+        if atomic_numbers is None:
+            if not self.species:
+                raise ValueError("the potential's species have no names: give atomic_numbers")
+            from ase.data import atomic_numbers as z_of
+            atomic_numbers = [z_of[s] for s in self.species]
+        outer = np.broadcast_to(np.asarray(outer, dtype=float), (n, n))
+        if not width > 0:
+            raise ValueError(f"core width must be > 0, got {width}")
+        return self._rebuild(core=(list(atomic_numbers), np.maximum(outer - width, 0.0), outer))
 
     def to_full(self) -> "Potential":
         """The same potential with C stored in full."""

@@ -1,5 +1,6 @@
 // A Moment Tensor Potential: immutable once constructed (all checks happen here).
 //   V_i = species_coeffs[z_i] + sum_alpha moment_coeffs[alpha] * B_alpha(i)
+//         [+ 1/2 sum_j E_core(r_ij) with an optional repulsive core, repulsive_core.h]
 #pragma once
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "mtp/moment_program.h"
 #include "mtp/radial_basis.h"
 #include "mtp/radial_coeffs.h"
+#include "mtp/repulsive_core.h"
 
 namespace mtp {
 
@@ -26,9 +28,10 @@ class Potential {
  public:
   Potential(RadialBasis basis, RadialCoeffs radial, MomentProgram program,
             std::vector<double> species_coeffs, std::vector<double> moment_coeffs,
-            PotentialLabels labels = {}, bool trained = true);
+            PotentialLabels labels = {}, bool trained = true, RepulsiveCore core = {});
 
   const RadialBasis& radial_basis() const { return basis_; }
+  const RepulsiveCore& repulsive_core() const { return core_; }
   const RadialCoeffs& radial_coeffs() const { return radial_; }
   const MomentProgram& program() const { return program_; }
   const std::vector<double>& species_coeffs() const { return species_coeffs_; }  // (N_T)
@@ -54,6 +57,7 @@ class Potential {
   std::vector<double> moment_coeffs_;
   PotentialLabels labels_;
   bool trained_;
+  RepulsiveCore core_;
 };
 
 }  // namespace mtp

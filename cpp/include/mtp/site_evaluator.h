@@ -109,6 +109,7 @@ class SiteEvaluator {
   std::vector<double> rb_, drb_;             // (N_b, n_pad): radial basis and derivative
   std::vector<double> f_, df_;               // (N_f, n_pad): f_mu(r), f_mu'(r)
   std::vector<double> acc_;                  // (5, n_pad): reverse-pass accumulators
+  std::vector<double> core_dedr_;            // (n_pad): 1/2 dE_core/dr per neighbour (core only)
   std::vector<double> pqr_;                  // (N_f, 5, n_pad): per-mu P, Q, R_x, R_y, R_z
   std::vector<int> mu_used_;                 // (N_f): any basic moment uses this mu
   // Basic moments grouped by radial function: basics of mu are by_mu_[by_mu_begin_[mu]..].

