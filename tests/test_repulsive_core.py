@@ -161,13 +161,13 @@ def test_training_puts_the_core_below_the_floors_and_leaves_the_data_alone(tmp_p
 
     cfg = _write_config(tmp_path)
     main(["train", str(cfg), "--set", "model.core=zbl", "model.core_width=0.4", "optimizer.max_iter=2",
-          "model.representation=full"])
+          "model.representation=full", "model.core_outer_fraction=0.9"])
     pot = Potential.load(tmp_path / "run" / "potential.mtp")
     mlip = Potential.load(tmp_path / "run" / "potential_mlip.mtp")   # MLIP's reading: no floors, no core
     assert mlip.repulsive_core is None and mlip.radial_floor is None
     core = pot.repulsive_core
-    np.testing.assert_array_equal(core["outer"], pot.radial_floor)
-    np.testing.assert_allclose(core["inner"], pot.radial_floor - 0.4, rtol=1e-15)
+    np.testing.assert_allclose(core["outer"], 0.9 * pot.radial_floor, rtol=1e-15)
+    np.testing.assert_allclose(core["inner"], 0.9 * pot.radial_floor - 0.4, rtol=1e-15)
     train, _ = split(load_images(tmp_path / "train.xyz"), 0.25, 0)   # the run's split
     x = pot.parameter_vector()
     same = [Loss(p, train)(x)[0] for p in (pot, pot.with_repulsive_core(None))]

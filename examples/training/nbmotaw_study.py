@@ -84,12 +84,13 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
 
 
 def warm_start_source(args, out: Path, level: int, kind: str, seed: int) -> Path:
-    """--warm-start: the best validation iterate of the same kind's run with the paper's uniform
-    weights (same split, smoothness and seed; with or without floors, which change nothing on
-    the training data) if it exists, else that of the base run, which initial_potential
-    compresses to the kind's format (MFRA: to rank 1)."""
+    """--warm-start: the best validation iterate of a run with the paper's uniform weights (same
+    split, smoothness and seed; with or without floors, which change nothing on the training
+    data): the same kind's if it exists, else (TF, MFRA) the MF run's, else the base run's;
+    initial_potential compresses it to the kind's format (MFRA: to rank 1). R-MF starts from
+    the base (a rank-6 truncation of the rank-5 MF would have a zero singular value)."""
     plain = argparse.Namespace(**dict(vars(args), weights="paper", warm_start=False, radial_floor=None))
-    for source in (kind, "base"):
+    for source in (kind, "mf", "base") if kind in ("tf", "mfra") else (kind, "base"):
         path = run_dir(out, level, source, seed, plain) / "best_validation.mtp"
         if path.exists():
             return path

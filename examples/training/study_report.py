@@ -19,7 +19,7 @@ KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "
 def kind_name(kind: str) -> str:
     """'mf_floor_sm0.001' -> 'MF, radial floors, smoothness 0.001'"""
     base, *variants = kind.split("_")
-    words = {"floor": "radial floors"}
+    words = {"floor": "radial floors", "bal": "balanced group weights", "warm": "warm start"}
     return ", ".join([KIND_NAMES.get(base, base)] + [words.get(v, f"smoothness {v[2:]}" if v.startswith("sm") else v)
                                                      for v in variants])
 
@@ -42,8 +42,9 @@ def read_run(directory: Path) -> dict | None:
         v = report["validation"]["all"]
         row.update(energy=v["energy_meV_per_atom"]["rmse"], forces=v["forces_meV_per_A"]["rmse"],
                    radial=report["radial_parameters"], ranks=report["ranks"], message=report["message"])
-    elif val:
-        row.update(energy=val[-1]["validation_energy_rmse_meV_per_atom"], forces=val[-1]["validation_force_rmse_meV_per_A"])
+    elif val:   # unfinished: its best validation check so far (what best_validation.mtp holds)
+        best = min(val, key=lambda r: r.get("validation_loss", np.inf)) if "validation_loss" in val[-1] else val[-1]
+        row.update(energy=best["validation_energy_rmse_meV_per_atom"], forces=best["validation_force_rmse_meV_per_A"])
     return row
 
 
@@ -128,7 +129,7 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
     text = ["# Nb-Mo-Ta-W study report", "",
             "Validation split: 10% of `train.xyz` (seed 0: 4754 training / 528 validation configurations). "
             "Errors are validation RMSEs of each run's result (the iterate with the lowest validation loss); "
-            "unfinished runs show their latest validation check. Mean ± sample std over seeds.", "",
+            "unfinished runs show their best validation check so far. Mean ± sample std over seeds.", "",
             table(rows, snap), "", "![time to accuracy](plots/time_to_accuracy.png)", "",
             "## Runs", "", "| run | finished | iterations | time (s) | E | F | stop |", "|---|---|---|---|---|---|---|"]
     for r in rows:

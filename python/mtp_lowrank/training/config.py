@@ -36,7 +36,8 @@ SCHEMA = {
               "rank": (None, int, POSITIVE), "ranks": (None, list), "init": (None, str), "seed": (0, int),
               "ensemble": (1, int, POSITIVE), "radial_floor": ("data", (str, list)),
               "radial_floor_margin": (0.0, (float, int), NONNEG), "core": (None, ["zbl"]),
-              "core_width": (0.5, (float, int), (lambda v: v > 0, "> 0"))},
+              "core_width": (0.5, (float, int), (lambda v: v > 0, "> 0")),
+              "core_outer_fraction": (0.85, (float, int), (lambda v: 0 < v <= 1, "in (0, 1]"))},
     "loss": {"energy_weight": (1.0, (float, int), NONNEG), "force_weight": (0.01, (float, int), NONNEG),
              "stress_weight": (0.0, (float, int), NONNEG), "energy_per_atom": (True, bool),
              "stress": ("virial_per_atom", ["virial_per_atom", "stress", "virial"]),
@@ -75,9 +76,11 @@ HELP = {
     "model.radial_floor": "'data' (default): below the shortest distance of each species pair in the training data "
                           "(minus radial_floor_margin) radial functions continue linearly; or an N_T x N_T list (A); "
                           "null: MLIP's polynomial extrapolation",
-    "model.core": "zbl: a fixed ZBL repulsive core below each pair's radial floor (else min_dist), switched on "
+    "model.core": "zbl: a fixed ZBL repulsive core well below each pair's radial floor (else min_dist), switched on "
                   "smoothly over core_width; it changes nothing on the training data; null: none",
-    "model.core_width": "A over which the core switches on below the floor (full ZBL below floor - core_width)",
+    "model.core_width": "A over which the core switches on (full ZBL below its outer end minus core_width)",
+    "model.core_outer_fraction": "the core ends at this fraction of each pair's floor (1: at the floor, which "
+                                 "spoils contacts just below the data: NbMoTaW, examples/training/ood_quick.py)",
     "model.radial_floor_margin": "A subtracted from the data's shortest distances (model.radial_floor: data)",
     "loss.energy_weight": "w_e",
     "loss.force_weight": "w_f",

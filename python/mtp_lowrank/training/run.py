@@ -162,7 +162,7 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
     if m["core"]:
         n = pot.n_species
         outer = pot.radial_floor if pot.radial_floor is not None else np.full((n, n), pot.min_dist)
-        pot = pot.with_repulsive_core(outer, width=m["core_width"])
+        pot = pot.with_repulsive_core(m["core_outer_fraction"] * outer, width=m["core_width"])
     if opt["method"] == "mfra":
         check_mf_rank(opt["r_max"], pot.n_species, pot.radial_funcs_count, pot.radial_basis_size)
         if m["init"] and pot.ranks != (opt["delta_r"],):  # warm start: the init's best rank-delta_r part

@@ -1,0 +1,118 @@
+"""Ship the study's level-16 potentials: for each kind (base, mf, rmf, mfra, tf) the run with
+the best validation errors relative to the published SNAP (the smallest max(E/E_SNAP,
+F/F_SNAP), since the goal is to be at or below SNAP in both) is copied to
+results/potentials/<kind>.mtp with its species recorded and radial floors at the training
+split's shortest pair distances (a run trained without floors gets them added: they change
+nothing on the training data and keep the radial functions from swinging below it), and
+results/potentials/README.md gets the table of validation errors.
+
+    python examples/training/ship_potentials.py [--kinds base mf rmf mfra tf]
+
+Candidates are every run directory under results/study/runs/l16 named <kind>_*: finished runs
+give potential.mtp, unfinished ones their best validation iterate so far (best_validation.mtp).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+SPECIES = ["Nb", "Mo", "Ta", "W"]
+LABEL = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "TF"}
+
+
+def candidates(runs: Path, kind: str):
+    for d in sorted(runs.glob(f"{kind}_*")):
+        for name in ("potential.mtp", "best_validation.mtp"):
+            if (d / name).exists():
+                yield d, d / name
+                break
+
+
+def iteration_of(run: Path) -> int:
+    last = 0
+    if (run / "metrics.jsonl").exists():
+        for line in (run / "metrics.jsonl").read_text().splitlines():
+            last = max(last, json.loads(line).get("iteration", 0))
+    return last
+
+
+def main():
+    import ase.io
+
+    from mtp_lowrank import Potential
+    from mtp_lowrank.training import errors, split
+    from mtp_lowrank.training.data import shortest_pair_distances
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kinds", nargs="+", default=list(LABEL), choices=list(LABEL))
+    args = ap.parse_args()
+    shared = HERE.parents[2] / "shared" / "data" / "nbmotaw"
+    train, val = split(ase.io.read(shared / "train.xyz", ":"), 0.1, 0)
+    snap = json.loads((HERE / "results" / "study" / "snap_validation.json").read_text())
+    e_snap, f_snap = snap["energy_rmse_meV_per_atom"], snap["force_rmse_meV_per_A"]
+    out = HERE / "results" / "potentials"
+    out.mkdir(parents=True, exist_ok=True)
+    shipped_file = out / "shipped.json"
+    shipped = json.loads(shipped_file.read_text()) if shipped_file.exists() else {}
+    floors = None
+    for kind in args.kinds:
+        best = None
+        for run, path in candidates(HERE / "results" / "study" / "runs" / "l16", kind):
+            pot = Potential.load(path, species=SPECIES)
+            if pot.radial_floor is None:
+                if floors is None:
+                    floors = np.maximum(shortest_pair_distances(train, SPECIES, pot.max_dist), pot.min_dist)
+                pot = pot.with_radial_floor(floors)
+            e = errors(pot, val)
+            score = max(e["all"]["energy_meV_per_atom"]["rmse"] / e_snap, e["all"]["forces_meV_per_A"]["rmse"] / f_snap)
+            print(f"{kind}: {run.name} E {e['all']['energy_meV_per_atom']['rmse']:.2f} "
+                  f"F {e['all']['forces_meV_per_A']['rmse']:.1f} (x SNAP {score:.2f})", flush=True)
+            if best is None or score < best[0]:
+                best = (score, run, path, pot, e)
+        if best is None:
+            print(f"{kind}: no run yet", flush=True)
+            continue
+        score, run, path, pot, e = best
+        pot.save(out / f"{kind}.mtp", mlip_compatible=False)
+        shipped[kind] = {"run": str(run.relative_to(HERE)), "file": path.name, "iteration": iteration_of(run),
+                         "finished": (run / "report.json").exists(), "radial_parameters": pot.parameter_count("radial"),
+                         "energy_meV_per_atom": e["all"]["energy_meV_per_atom"]["rmse"],
+                         "forces_meV_per_A": e["all"]["forces_meV_per_A"]["rmse"],
+                         "groups": {g: v["energy_meV_per_atom"]["rmse"] for g, v in e["groups"].items()}}
+    shipped_file.write_text(json.dumps(shipped, indent=1))
+    write_readme(out, shipped, snap)
+
+
+def write_readme(out: Path, shipped: dict, snap: dict) -> None:
+    lines = ["# Level-16 Nb-Mo-Ta-W MTPs from the study", "",
+             "Written by `python examples/training/ship_potentials.py` from the study's runs "
+             "(`examples/training/nbmotaw_study.py`). Validation split: 10% of "
+             "`../shared/data/nbmotaw/train.xyz` (seed 0, 528 configurations), never trained on. "
+             "SNAP: the published potential on the same cells (energies after per-element offsets "
+             "fitted on the training split). Every file names its species (Nb Mo Ta W) and carries "
+             "radial floors (`radial_floor`, our extension): `pair_coeff * * base.mtp Nb Mo Ta W`.", "",
+             "| file | model | radial params | from run | iteration | finished | E val (meV/atom) | F val (meV/A) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for kind, s in shipped.items():
+        lines.append(f"| {kind}.mtp | {LABEL[kind]} | {s['radial_parameters']} | `{s['run']}` | {s['iteration']} | "
+                     f"{'yes' if s['finished'] else 'no'} | {s['energy_meV_per_atom']:.2f} | {s['forces_meV_per_A']:.1f} |")
+    lines.append(f"| - | published SNAP | - | - | - | - | {snap['energy_rmse_meV_per_atom']:.2f} | "
+                 f"{snap['force_rmse_meV_per_A']:.1f} |")
+    groups = sorted(snap["groups"])
+    lines += ["", "Energy RMSE by group (meV/atom):", "",
+              "| group | " + " | ".join(shipped) + " | SNAP |", "|---|" + "---|" * (len(shipped) + 1)]
+    for g in groups:
+        lines.append(f"| {g} | " + " | ".join(f"{s['groups'].get(g, float('nan')):.1f}" for s in shipped.values())
+                     + f" | {snap['groups'][g]['energy_rmse_meV_per_atom']:.1f} |")
+    (out / "README.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
