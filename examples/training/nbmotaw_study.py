@@ -77,8 +77,11 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
     if kind == "ft":  # compress the converged base of the same seed, then train in compressed form
         m["init"] = str(run_dir(out, level, "base", seed, args) / "potential.mtp")
     if getattr(args, "warm_start", False):
-        m["init"] = str(warm_start_source(args, out, level, kind, seed))
-        opt["linear_init"] = False   # keep the trained linear parameters
+        source = warm_start_source(args, out, level, kind, seed)
+        m["init"] = str(source)
+        # the same kind: keep its trained linear parameters; compressed from another kind (its C
+        # changes, a lot for TF (4, 6, 4), whose third unfolding keeps 4 of 8): refit them
+        opt["linear_init"] = source.parent.name.split("_")[0] != kind
     cfg["output"]["directory"] = str(run_dir(out, level, kind, seed, args))
     return cfg
 

@@ -180,6 +180,60 @@ def _train(args):
         sys.exit(130)
 
 
+def _active_set(args, pot):
+    from .active import ActiveSet
+    from .training import load_images
+
+    if args.fit:
+        train = load_images(args.fit, species=pot.cfg_species)
+        active = ActiveSet.fit(pot, train)
+        active.save(args.active_set)
+        print(f"{args.active_set}: active set of {len(active.sources)} of {len(train)} configurations "
+              f"({active.directions.shape[0]} parameter coordinates, {active.directions.shape[1]} independent)")
+        return active
+    return ActiveSet.load(args.active_set, pot)
+
+
+def _grade(args):
+    import numpy as np
+
+    from .training import load_images
+
+    pot = _load(args.potential, args.species)
+    active = _active_set(args, pot)
+    if not args.data:
+        return
+    images = load_images(args.data, species=pot.cfg_species)
+    grades = active.grades(images)
+    print(f"{len(images)} configurations: max grade {grades.max():.3g}, median {np.median(grades):.3g}; "
+          f"> 1: {np.sum(grades > 1)}, > {args.select:g}: {np.sum(grades > args.select)}, "
+          f"> {args.stop:g}: {np.sum(grades > args.stop)}")
+    if args.output:
+        import ase.io
+
+        for a, g in zip(images, grades):
+            a.info["grade"] = float(g)
+        ase.io.write(args.output, images, format="extxyz")
+        print(f"wrote {args.output} (grade in each configuration's info)")
+
+
+def _select(args):
+    from .training import load_images
+
+    pot = _load(args.potential, args.species)
+    active = _active_set(args, pot)
+    images = load_images(args.candidates, species=pot.cfg_species)
+    chosen, grades = active.select(images, threshold=args.threshold, max_count=args.max)
+    print(f"{len(chosen)} of {len(images)} candidates selected (grade > {args.threshold:g}, MaxVol)")
+    import ase.io
+
+    picked = [images[k] for k in chosen]
+    for a, g in zip(picked, grades):
+        a.info["grade"] = float(g)
+    ase.io.write(args.output, picked, format="extxyz")
+    print(f"wrote {args.output}")
+
+
 def _plugin_path(args):
     from .lammps_plugin import plugin_path
 
@@ -238,6 +292,31 @@ def _parser():
                    "its species in block order (recorded in the output file)")
     p.add_argument("--mlip", action="store_true", help="write a potential MLIP-compatibly (no species line)")
     p.set_defaults(func=_convert)
+
+    p = sub.add_parser("grade", help="extrapolation grades of configurations (active set by MaxVol over training data)",
+                       description="Grade = max |b A^-1| over the active set A (configuration rows b = dE/dtheta in "
+                       "gauge-free coordinates, so MF/TT potentials work): <= 1 interpolation, > 2 worth labelling, "
+                       "> 10 unreliable.")
+    p.add_argument("potential", help="potential file (.mtp, .almtp)")
+    p.add_argument("data", nargs="*", help="configurations to grade")
+    p.add_argument("--active-set", required=True, metavar="A.npz", help="active-set file (written with --fit)")
+    p.add_argument("--fit", nargs="+", metavar="TRAIN", help="training data: compute the active set and write it")
+    p.add_argument("-o", "--output", help="write the configurations with info['grade'] (extended XYZ)")
+    p.add_argument("--select", type=float, default=2.0, help="threshold counted as 'select' (default 2)")
+    p.add_argument("--stop", type=float, default=10.0, help="threshold counted as 'break' (default 10)")
+    p.add_argument("--species", nargs="+", metavar="EL", help=SPECIES_HELP)
+    p.set_defaults(func=_grade)
+
+    p = sub.add_parser("select", help="the candidates worth labelling: MaxVol over the candidates above a grade")
+    p.add_argument("potential", help="potential file (.mtp, .almtp)")
+    p.add_argument("candidates", nargs="+", help="candidate configurations")
+    p.add_argument("--active-set", required=True, metavar="A.npz", help="active-set file (or write one with --fit)")
+    p.add_argument("--fit", nargs="+", metavar="TRAIN", help="training data: compute the active set first")
+    p.add_argument("--threshold", type=float, default=2.0, help="only candidates above this grade (default 2)")
+    p.add_argument("--max", type=int, help="at most this many, highest grades first")
+    p.add_argument("-o", "--output", required=True, help="selected configurations (extended XYZ, with info['grade'])")
+    p.add_argument("--species", nargs="+", metavar="EL", help=SPECIES_HELP)
+    p.set_defaults(func=_select)
 
     p = sub.add_parser("lammps-plugin-path", help="print the path for LAMMPS' `plugin load`")
     p.set_defaults(func=_plugin_path)

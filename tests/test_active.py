@@ -1,0 +1,137 @@
+"""Active learning (mtp_lowrank.active): MaxVol active sets, grades, selection, files, and the
+gauge independence that compressed potentials need."""
+
+import numpy as np
+import pytest
+
+from conftest import random_atoms, random_potential
+
+from mtp_lowrank.active import ActiveSet, ParameterCoordinates
+from mtp_lowrank.active.maxvol import swap_in
+
+
+
+
+def configurations(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [random_atoms(rng, n_atoms=6 + k % 5, n_species=2) for k in range(count)]
+
+
+@pytest.fixture(scope="module")
+def full_pot():
+    return random_potential(level=6, n_species=2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def full_set(full_pot):
+    coords = ParameterCoordinates(full_pot)
+    images = configurations(3 * coords.dimension)
+    return ActiveSet.fit(full_pot, images), images
+
+
+def test_grades_are_one_on_the_active_rows_and_at_most_tol_on_the_training_rows(full_set):
+    active, images = full_set
+    g = active.grades(images)
+    assert np.all(g <= 1.001 + 1e-9)
+    np.testing.assert_allclose(g[active.sources], 1.0, rtol=1e-9)
+    far = [a.copy() for a in images[:5]]
+    for a in far:
+        a.positions *= 0.8   # compressed: outside the data's span
+    assert active.grades(far).max() > 1.5
+
+
+def test_compressed_coordinates_are_the_manifold_dimension_and_gauge_free(full_pot):
+    mf = full_pot.to_mf(2)
+    coords = ParameterCoordinates(mf)
+    m, n, r = mf.n_species ** 2, mf.radial_funcs_count * mf.radial_basis_size, 2
+    assert coords.dimension == mf.n_species + mf.n_basis_functions + r * (m + n - r)   # the MF manifold
+    images = configurations(3 * coords.dimension, seed=1)
+    active = ActiveSet.fit(mf, images)
+    u, v = mf.factors
+    gmat = np.array([[2.0, 0.5], [-0.3, 1.5]])
+    other = mf.replace(factors=[u @ gmat, v @ np.linalg.inv(gmat).T])   # same C, another gauge
+    np.testing.assert_allclose(other.radial_coeffs, mf.radial_coeffs, atol=1e-12)
+    test = configurations(20, seed=9)
+    again = ActiveSet.fit(other, images)
+    np.testing.assert_allclose(again.grades(test), active.grades(test), rtol=1e-8)
+
+
+def test_tt_coordinates_are_gauge_free(full_pot):
+    tt = full_pot.to_tt((2, 2, 2))
+    g1, g2, g3, g4 = tt.factors
+    m = np.array([[1.5, 0.2], [0.4, 0.9]])
+    other = tt.replace(factors=[g1 @ m, np.einsum("ab,bjc->ajc", np.linalg.inv(m), g2), g3, g4])
+    np.testing.assert_allclose(other.radial_coeffs, tt.radial_coeffs, atol=1e-12)
+    a, b = ParameterCoordinates(tt), ParameterCoordinates(other)
+    assert a.dimension == b.dimension < tt.parameter_count("all")
+    images = configurations(3 * a.dimension, seed=2)
+    test = configurations(10, seed=8)
+    np.testing.assert_allclose(ActiveSet.fit(other, images).grades(test), ActiveSet.fit(tt, images).grades(test), rtol=1e-7)
+
+
+def test_selection_is_d_optimal_and_ignores_duplicates(full_set):
+    active, images = full_set
+    chosen, grades = active.select([a.copy() for a in images[:30]])
+    assert len(chosen) == 0
+    new = configurations(40, seed=5)
+    for a in new:
+        a.positions *= 0.85
+    twins = new + [a.copy() for a in new]          # every candidate twice
+    chosen, grades = active.select(twins, threshold=1.0)
+    assert 0 < len(chosen) and np.all(grades > 1.0)
+    assert len({k % len(new) for k in chosen}) == len(chosen)   # never both copies
+
+
+def test_determinant_never_decreases_during_swaps():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(6, 6))
+    cand = rng.normal(size=(30, 6)) * 2
+    new, origin, logdet = swap_in(a, cand)
+    assert np.all(np.diff(logdet) > 0) and len(logdet) > 1
+    rows = np.vstack([cand, a])
+    b = rows @ np.linalg.inv(new)
+    assert np.abs(b).max() <= 1.001 + 1e-9     # no swap left that grows |det| by more than tol
+
+
+def test_saved_active_set_is_tied_to_its_potential(full_set, full_pot, tmp_path):
+    active, images = full_set
+    active.save(tmp_path / "a.npz")
+    back = ActiveSet.load(tmp_path / "a.npz", full_pot)
+    np.testing.assert_array_equal(back.grades(images[:5]), active.grades(images[:5]))
+    other = full_pot.replace(moment_coeffs=full_pot.moment_coeffs * 1.01)
+    with pytest.raises(ValueError, match="computed for a different potential"):
+        ActiveSet.load(tmp_path / "a.npz", other)
+    (tmp_path / "bad.npz").write_text("x")
+    with pytest.raises(ValueError, match="not an active-set file"):
+        ActiveSet.load(tmp_path / "bad.npz", full_pot)
+
+
+def test_cli_grade_and_select(full_pot, tmp_path, capsys):
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from mtp_lowrank.cli import main
+
+    full_pot.save(tmp_path / "pot.mtp", mlip_compatible=False)   # species named
+    train = configurations(3 * ParameterCoordinates(full_pot).dimension, seed=11)
+    for a in train:
+        a.calc = SinglePointCalculator(a, energy=0.0)
+    ase.io.write(tmp_path / "train.xyz", train)
+    new = configurations(10, seed=12)
+    for a in new:
+        a.positions *= 0.8
+    ase.io.write(tmp_path / "new.xyz", new + train[:5])
+    main(["grade", str(tmp_path / "pot.mtp"), str(tmp_path / "new.xyz"), "--active-set", str(tmp_path / "a.npz"),
+          "--fit", str(tmp_path / "train.xyz"), "-o", str(tmp_path / "graded.xyz")])
+    out = capsys.readouterr().out
+    assert "active set of" in out and "15 configurations: max grade" in out
+    graded = ase.io.read(tmp_path / "graded.xyz", ":")
+    assert all(g.info["grade"] <= 1.001 + 1e-9 for g in graded[10:]) and max(g.info["grade"] for g in graded[:10]) > 1.5
+    main(["select", str(tmp_path / "pot.mtp"), str(tmp_path / "new.xyz"), "--active-set", str(tmp_path / "a.npz"),
+          "--threshold", "1.5", "-o", str(tmp_path / "picked.xyz")])
+    picked = ase.io.read(tmp_path / "picked.xyz", ":")
+    assert 0 < len(picked) <= 10 and all(a.info["grade"] > 1.5 for a in picked)
+    other = tmp_path / "other.mtp"
+    full_pot.replace(moment_coeffs=full_pot.moment_coeffs * 2).save(other, mlip_compatible=False)
+    with pytest.raises(SystemExit, match="computed for a different potential"):
+        main(["grade", str(other), str(tmp_path / "new.xyz"), "--active-set", str(tmp_path / "a.npz")])
