@@ -1,5 +1,7 @@
 #include "pair_mtp_lowrank.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -16,6 +18,7 @@
 #include "utils.h"
 
 #include "mtp/errors.h"
+#include "mtp/parallel.h"
 #include "mtp/potential.h"
 #include "mtp/potential_file.h"
 #include "mtp/site_evaluator.h"
@@ -30,6 +33,10 @@ PairMTPLowRank::PairMTPLowRank(LAMMPS *lmp) : Pair(lmp) {
   centroidstressflag = CENTROID_NOTAVAIL;
   no_virial_fdotr_compute = 1;  // virial tallied explicitly, pair by pair
 }
+
+PairMTPLowRank::ThreadState::ThreadState() = default;
+PairMTPLowRank::ThreadState::~ThreadState() = default;
+PairMTPLowRank::ThreadState::ThreadState(ThreadState &&) noexcept = default;
 
 PairMTPLowRank::~PairMTPLowRank() {
   if (allocated) {
@@ -124,7 +131,7 @@ void PairMTPLowRank::coeff(int narg, char **arg) {
     for (size_t k = 0; k < order.size(); ++k) msg += " " + order[k] + "=" + std::to_string(k);
     utils::logmesg(lmp, msg + "\n");
   }
-  site_ = std::make_unique<mtp::SiteEvaluator>(*pot_);
+  threads_.clear();  // evaluators belong to the potential they were made for
   cutoff_ = pot_->cutoff();
   for (int i = 1; i <= ntypes; ++i)
     for (int j = i; j <= ntypes; ++j) setflag[i][j] = (species_of_type_[i] >= 0 && species_of_type_[j] >= 0) ? 1 : 0;
@@ -156,21 +163,25 @@ double PairMTPLowRank::init_one(int i, int j) {
 
 double PairMTPLowRank::memory_usage() {
   double bytes = Pair::memory_usage();
-  bytes += double(rij_.capacity() + dv_.capacity()) * sizeof(double);
-  bytes += double(ntypes_.capacity() + jatom_.capacity() + species_of_type_.capacity()) * sizeof(int);
-  if (site_) bytes += double(site_->memory_bytes());
+  bytes += double(species_of_type_.capacity()) * sizeof(int);
+  for (const ThreadState &t : threads_) {
+    bytes += double(t.rij.capacity() + t.dv.capacity() + t.f.capacity() + t.vatom.capacity()) * sizeof(double);
+    bytes += double(t.ntypes.capacity() + t.jatom.capacity()) * sizeof(int);
+    if (t.site) bytes += double(t.site->memory_bytes());
+  }
   if (pot_) bytes += double(pot_->radial_coeffs().pair_table().size()) * sizeof(double);
   return bytes;
 }
 
 void PairMTPLowRank::setup() {
-  if (site_) site_->take_short_range();  // count per run
+  for (ThreadState &t : threads_) t.site->take_short_range();  // count per run
 }
 
 // End of a run: one line with the atoms that had a neighbour closer than min_dist.
 void PairMTPLowRank::finish() {
-  if (!site_) return;
-  const mtp::ShortRangeTally t = site_->take_short_range();
+  if (threads_.empty()) return;
+  mtp::ShortRangeTally t;
+  for (ThreadState &th : threads_) t.add(th.site->take_short_range());
   double sites = 0.0, closest = 0.0, mine = double(t.sites);
   MPI_Allreduce(&mine, &sites, 1, MPI_DOUBLE, MPI_SUM, world);
   MPI_Allreduce(&t.closest, &closest, 1, MPI_DOUBLE, MPI_MIN, world);
@@ -183,72 +194,119 @@ void PairMTPLowRank::finish() {
                    sites, pot_->radial_basis().min_dist, closest);
 }
 
+void PairMTPLowRank::ensure_threads(int n) {
+  if (int(threads_.size()) == n) return;
+  threads_.clear();
+  threads_.resize(n);
+  for (ThreadState &t : threads_) t.site = std::make_unique<mtp::SiteEvaluator>(*pot_);
+}
+
 void PairMTPLowRank::compute(int eflag, int vflag) {
   ev_init(eflag, vflag);
-  double **x = atom->x;
-  double **f = atom->f;
-  const int *type = atom->type;
-  const int nlocal = atom->nlocal;
-  const double cut2 = cutoff_ * cutoff_;
-  const int inum = list->inum;
+  const int n_threads = std::max(1, comm->nthreads);
+  ensure_threads(n_threads);
+  const size_t nall = size_t(atom->nlocal) + atom->nghost;
+  for (ThreadState &t : threads_) {
+    t.energy = 0.0;
+    std::fill(t.virial, t.virial + 6, 0.0);
+    if (n_threads > 1) {  // grown only; zeroed over the atoms of this step
+      if (t.f.size() < 3 * nall) t.f.resize(3 * nall);
+      std::fill(t.f.begin(), t.f.begin() + 3 * nall, 0.0);
+      if (vflag_atom) {
+        if (t.vatom.size() < 6 * nall) t.vatom.resize(6 * nall);
+        std::fill(t.vatom.begin(), t.vatom.begin() + 6 * nall, 0.0);
+      }
+    }
+  }
+  double *f = &atom->f[0][0];  // (nmax, 3), contiguous
+  double *va = vflag_atom ? &vatom[0][0] : nullptr;
   const int *ilist = list->ilist;
-  const int *numneigh = list->numneigh;
-  int **firstneigh = list->firstneigh;
+  try {
+    mtp::parallel_for(
+        list->inum, n_threads, mtp::Schedule::Static,
+        [&](int ii) { return "atom " + std::to_string(atom->tag[ilist[ii]]) + " (type " +
+                             std::to_string(atom->type[ilist[ii]]) + ")"; },
+        [&](int ii, int tid) {
+          ThreadState &t = threads_[tid];
+          site(ilist[ii], t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va);
+        });
+  } catch (const std::exception &e) {
+    error->one(FLERR, "pair_style mtp/lowrank: {}", e.what());
+  }
+  // Partial sums in thread order: the same result for any scheduling.
+  for (const ThreadState &t : threads_) {
+    if (eflag_global) eng_vdwl += t.energy;
+    if (vflag_global)
+      for (int k = 0; k < 6; ++k) virial[k] += t.virial[k];
+    if (n_threads == 1) continue;
+    for (size_t q = 0; q < 3 * nall; ++q) f[q] += t.f[q];
+    if (vflag_atom)
+      for (size_t q = 0; q < 6 * nall; ++q) va[q] += t.vatom[q];
+  }
+}
 
-  for (int ii = 0; ii < inum; ++ii) {
-    const int i = ilist[ii];
-    const int si = species_of_type_[type[i]];
-    if (si < 0) continue;
-    const int *jlist = firstneigh[i];
-    const int jnum = numneigh[i];
-    if (int(jatom_.size()) < jnum) {  // grow only
-      jatom_.resize(jnum);
-      ntypes_.resize(jnum);
-      rij_.resize(3 * size_t(jnum));
-      dv_.resize(3 * size_t(jnum));
+// Atom i (local): its site energy from its neighbours inside the cutoff; dV_i/dr_ij onto f
+// (i and j, (nall, 3)), the pair virial -r_ij (x) dV_i/dr_ij into t.virial and, half each,
+// into vatom ((nall, 6) or nullptr), as ev_tally_xyz would.
+void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va) {
+  double **x = atom->x;
+  const int *type = atom->type;
+  const int si = species_of_type_[type[i]];
+  if (si < 0) return;
+  const double cut2 = cutoff_ * cutoff_;
+  const int *jlist = list->firstneigh[i];
+  const int jnum = list->numneigh[i];
+  if (int(t.jatom.size()) < jnum) {  // grow only
+    t.jatom.resize(jnum);
+    t.ntypes.resize(jnum);
+    t.rij.resize(3 * size_t(jnum));
+    t.dv.resize(3 * size_t(jnum));
+  }
+  int n = 0;
+  for (int jj = 0; jj < jnum; ++jj) {
+    const int j = jlist[jj] & NEIGHMASK;
+    const int sj = species_of_type_[type[j]];
+    if (sj < 0) continue;
+    const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+    if (dx * dx + dy * dy + dz * dz >= cut2) continue;
+    t.jatom[n] = j;
+    t.ntypes[n] = sj;
+    t.rij[3 * n] = dx;
+    t.rij[3 * n + 1] = dy;
+    t.rij[3 * n + 2] = dz;
+    ++n;
+  }
+  const double vi = t.site->compute(si, n, t.rij.data(), t.ntypes.data(), t.dv.data(), nullptr);
+  if (short_range_error_) {
+    const mtp::ShortRangeTally tally = t.site->take_short_range();
+    if (tally.sites) {
+      char msg[160];
+      std::snprintf(msg, sizeof msg, "has a neighbour at %.4f A, closer than the potential's min_dist %g A "
+                    "(short_range error)", tally.closest, pot_->radial_basis().min_dist);
+      throw mtp::InputError(msg);
     }
-    int n = 0;
-    for (int jj = 0; jj < jnum; ++jj) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const int sj = species_of_type_[type[j]];
-      if (sj < 0) continue;
-      const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-      if (dx * dx + dy * dy + dz * dz >= cut2) continue;
-      jatom_[n] = j;
-      ntypes_[n] = sj;
-      rij_[3 * n] = dx;
-      rij_[3 * n + 1] = dy;
-      rij_[3 * n + 2] = dz;
-      ++n;
-    }
-    double vi = 0.0;
-    try {
-      vi = site_->compute(si, n, rij_.data(), ntypes_.data(), dv_.data(), nullptr);
-    } catch (const std::exception &e) {
-      error->one(FLERR, "pair_style mtp/lowrank: atom {} (type {}): {}", atom->tag[i], type[i], e.what());
-    }
-    if (short_range_error_) {
-      const mtp::ShortRangeTally t = site_->take_short_range();
-      if (t.sites)
-        error->one(FLERR, "pair_style mtp/lowrank: atom {} (type {}) has a neighbour at {:.4f} A, closer than "
-                   "the potential's min_dist {} A (short_range error)", atom->tag[i], type[i], t.closest,
-                   pot_->radial_basis().min_dist);
-    }
-    if (eflag_either) {
-      if (eflag_global) eng_vdwl += vi;
-      if (eflag_atom) eatom[i] += vi;
-    }
-    for (int k = 0; k < n; ++k) {
-      const int j = jatom_[k];
-      const double *g = &dv_[3 * k];  // dV_i / dr_ij
-      f[i][0] += g[0];
-      f[i][1] += g[1];
-      f[i][2] += g[2];
-      f[j][0] -= g[0];
-      f[j][1] -= g[1];
-      f[j][2] -= g[2];
-      if (vflag_either)
-        ev_tally_xyz(i, j, nlocal, 1, 0.0, 0.0, g[0], g[1], g[2], -rij_[3 * k], -rij_[3 * k + 1], -rij_[3 * k + 2]);
-    }
+  }
+  t.energy += vi;
+  if (eflag_atom) eatom[i] += vi;  // each local atom belongs to one thread
+  for (int k = 0; k < n; ++k) {
+    const int j = t.jatom[k];
+    const double *g = &t.dv[3 * k];  // dV_i / dr_ij
+    double *fi = f + 3 * size_t(i), *fj = f + 3 * size_t(j);
+    fi[0] += g[0];
+    fi[1] += g[1];
+    fi[2] += g[2];
+    fj[0] -= g[0];
+    fj[1] -= g[1];
+    fj[2] -= g[2];
+    if (!vflag_either) continue;
+    const double dx = -t.rij[3 * k], dy = -t.rij[3 * k + 1], dz = -t.rij[3 * k + 2];
+    const double v[6] = {dx * g[0], dy * g[1], dz * g[2], dx * g[1], dx * g[2], dy * g[2]};
+    if (vflag_global)
+      for (int c = 0; c < 6; ++c) t.virial[c] += v[c];
+    if (va)
+      for (int c = 0; c < 6; ++c) {
+        va[6 * size_t(i) + c] += 0.5 * v[c];
+        va[6 * size_t(j) + c] += 0.5 * v[c];
+      }
   }
 }

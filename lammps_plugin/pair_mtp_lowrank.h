@@ -1,6 +1,10 @@
 // pair_style mtp/lowrank: a thin LAMMPS adapter over the mtp-lowrank kernel (cpp/). It maps
 // LAMMPS types to species, hands each atom's full neighbour list to mtp::SiteEvaluator,
 // scatters forces (onto ghosts; newton_pair on) and tallies energy and virial. No physics here.
+// Threads: comm->nthreads (`package omp N`) OpenMP threads per MPI rank, each with its own
+// evaluator over a contiguous block of the neighbour list; forces and per-atom virials that
+// reach atoms of other blocks (neighbours, ghosts) go to per-thread buffers summed in thread
+// order afterwards, so results do not depend on scheduling.
 #pragma once
 
 #include <memory>
@@ -29,15 +33,26 @@ class PairMTPLowRank : public Pair {
   double memory_usage() override;
 
  private:
+  // One thread's evaluator, scratch (grown only) and partial sums.
+  struct ThreadState {
+    std::unique_ptr<mtp::SiteEvaluator> site;
+    std::vector<double> rij, dv;       // (n, 3) for the current atom
+    std::vector<int> ntypes, jatom;    // (n)
+    std::vector<double> f, vatom;      // (nall, 3), (nall, 6): buffers when threads > 1
+    double energy = 0.0;
+    double virial[6] = {0, 0, 0, 0, 0, 0};
+    ThreadState();
+    ~ThreadState();
+    ThreadState(ThreadState &&) noexcept;
+  };
   void allocate();
+  void ensure_threads(int n);
+  void site(int i, ThreadState &t, double *f, double *vatom);  // one atom: energy, forces, virial
   std::unique_ptr<mtp::Potential> pot_;
-  std::unique_ptr<mtp::SiteEvaluator> site_;
+  std::vector<ThreadState> threads_;
   std::vector<int> species_of_type_;  // (ntypes + 1): LAMMPS type -> species, -1 for NULL
   double cutoff_ = 0.0;
   bool short_range_error_ = false;  // pair_style ... short_range error
-  // Scratch, grown only.
-  std::vector<double> rij_, dv_;  // (n, 3)
-  std::vector<int> ntypes_, jatom_;  // (n)
 };
 
 }  // namespace LAMMPS_NS

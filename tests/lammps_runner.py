@@ -71,12 +71,12 @@ def setup_block(pot_file, elements, data="data.lmp"):
             f"pair_style mtp/lowrank\npair_coeff * * {pot_file} {' '.join(elements)}\n")
 
 
-def single_point(workdir, pot_file, atoms, elements, nprocs=1):
+def single_point(workdir, pot_file, atoms, elements, nprocs=1, threads=1):
     """Energy, per-atom energies, forces, virial and per-atom virials from `run 0`, in the
     frame of the LAMMPS data file (returned as `atoms_lammps`)."""
     workdir = Path(workdir)
     write_data(workdir / "data.lmp", atoms, elements)
-    script = setup_block(pot_file, elements) + """
+    script = (f"package omp {threads}\n" if threads > 1 else "") + setup_block(pot_file, elements) + """
 compute pe all pe/atom
 compute st all stress/atom NULL virial
 compute vir all pressure NULL virial

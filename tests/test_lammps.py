@@ -85,6 +85,23 @@ def test_mpi_two_ranks_match_one(tmp_path):
     assert_close(two["virial"], one["virial"], 1e-10)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_openmp_threads_match_one(tmp_path, threads):
+    """`package omp N`: N threads per rank give the single-threaded results (forces on shared
+    neighbours and ghosts summed per thread, no race), also per atom and with 2 ranks."""
+    pot = random_potential(level=12, n_species=3, seed=5, fmt="mf")
+    pot.save(tmp_path / "pot.mtp")
+    atoms = random_atoms(np.random.default_rng(5), n_atoms=90, n_species=3, triclinic=True)
+    one = single_point(tmp_path, "pot.mtp", atoms, SPECIES[:3])
+    for nprocs in (1, 2):
+        many = single_point(tmp_path, "pot.mtp", atoms, SPECIES[:3], nprocs=nprocs, threads=threads)
+        assert many["energy"] == pytest.approx(one["energy"], rel=1e-12)
+        assert_close(many["forces"], one["forces"], 1e-12)
+        assert_close(many["energies"], one["energies"], 1e-12)
+        assert_close(many["virial"], one["virial"], 1e-12)
+        assert_close(many["site_virials6"], one["site_virials6"], 1e-12)
+
+
 def test_nve_energy_conservation(tmp_path):
     from mtp_lowrank import read_cfg
 
