@@ -11,6 +11,7 @@
 #include "mtp/errors.h"
 #include "mtp/potential.h"
 #include "mtp/potential_file.h"
+#include "mtp/site_evaluator.h"
 #include "mtp/training_loss.h"
 
 namespace py = pybind11;
@@ -202,6 +203,14 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("alpha_moment_mapping", [](const Potential& p) { return p.program().scalar_map; });
 
   m.def("read_potential", &read_potential, py::arg("path"));
+  m.def("profile_site", [](std::shared_ptr<Potential> pot, int type, const DArray& rij, const IArray& types,
+                           int repeats) {
+        if (rij.ndim() != 2 || rij.shape(1) != 3 || types.size() != rij.shape(0))
+          throw InputError("profile_site: rij must be (n, 3) with one type per row");
+        SiteEvaluator site(*pot);
+        return site.profile(type, int(rij.shape(0)), rij.data(), types.data(), repeats);
+      }, py::arg("potential"), py::arg("type"), py::arg("rij"), py::arg("types"), py::arg("repeats") = 1000,
+      "seconds per call of each stage of one atom's energy+forces (benchmark breakdown)");
   m.def("parse_potential", [](const std::string& text, const std::string& name) {
     std::istringstream in(text);
     return parse_potential(in, name);

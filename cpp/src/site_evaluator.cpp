@@ -1,6 +1,7 @@
 #include "mtp/site_evaluator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <string>
@@ -164,14 +165,19 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
   if (type < 0 || type >= n_species_)
     throw InputError("atom species index " + std::to_string(type) + " is outside 0.." +
                      std::to_string(n_species_ - 1));
-  const MomentProgram& prog = pot_.program();
+  grow((n + 3) / 4 * 4);
+  gather_neighbours(n, rij, ntypes);
+  radial_basis_stage(type);
+  radial_functions_stage(type);
+  monomials_stage();
+  basic_moments_stage();
+  return program_stage(type);
+}
+
+// Neighbours inside the cutoff: active_, active_type_, dist_, unit_ (padded to np_ lanes).
+void SiteEvaluator::gather_neighbours(int n, const double* rij, const int* ntypes) {
   const RadialBasis& basis = pot_.radial_basis();
   const double cutoff = basis.max_dist;
-  const int nf = n_funcs_, nbas = n_basis_, nm = n_mono_;
-  const int n_basic = int(prog.basic.size());
-  grow((n + 3) / 4 * 4);
-
-  // ---- neighbours inside the cutoff -------------------------------------------------------
   int na = 0;
   double r2_min = cutoff * cutoff;
   for (int k = 0; k < n; ++k) {
@@ -215,7 +221,13 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
     uz[a] = v[2] * inv;
   }
   for (int a = na; a < np; ++a) ux[a] = uy[a] = uz[a] = 0.0;
+}
 
+// phi_beta(r) and its derivative for all neighbours (rb_, drb_), vectorised over neighbours.
+void SiteEvaluator::radial_basis_stage(int type) {
+  const RadialBasis& basis = pot_.radial_basis();
+  const double cutoff = basis.max_dist;
+  const int nbas = n_basis_, np = np_;
   // ---- radial basis phi_beta(r) for all neighbours, vectorised over neighbours -------------
   {
     const double inv_width = 1.0 / (basis.max_dist - basis.min_dist);
@@ -262,6 +274,11 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
       for (int b = 0; b < nbas; ++b)
         for (int a = 0; a < np; ++a) rb0[size_t(b) * np + a] += d0[size_t(b) * np + a] * below[a];
   }
+}
+
+// f_mu = sum_beta C[type, t_j, mu, beta] phi_beta and f_mu' (f_, df_).
+void SiteEvaluator::radial_functions_stage(int type) {
+  const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
   // f_mu = sum_beta C[type, t_j, mu, beta] phi_beta (C contracted from the stored factors).
   {
     const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * nf;
@@ -295,7 +312,11 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
       }
     }
   }
-  // Powers of the unit-vector components and the monomials rhat^(a,b,c).
+}
+
+// Powers of the unit-vector components and the monomials rhat^(a,b,c) (mono_).
+void SiteEvaluator::monomials_stage() {
+  const int nm = n_mono_, np = np_;
   const int np1 = max_nu_ + 1;
   for (int ax = 0; ax < 3; ++ax) {
     const double* u = &unit_[size_t(ax) * np];
@@ -311,8 +332,13 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
     double* out = &mono_[size_t(m) * np];
     for (int a = 0; a < np; ++a) out[a] = px[a] * py[a] * pz[a];
   }
-  // Basic moments: dot products over neighbours, four moments at a time (independent
-  // accumulators keep the FMA pipeline full).
+}
+
+// Basic moments M_{mu,nu} components: sum over neighbours of f_mu times a monomial.
+void SiteEvaluator::basic_moments_stage() {
+  const int n_basic = int(pot_.program().basic.size()), np = np_;
+  // Dot products over neighbours, four moments at a time (independent accumulators keep the
+  // FMA pipeline full).
   double* m = moments_.data();
   {
     int b = 0;
@@ -345,8 +371,13 @@ double SiteEvaluator::forward(int type, int n, const double* rij, const int* nty
       m[b] = hsum(s0);
     }
   }
+}
 
-  // ---- intermediates and scalar basis functions ---------------------------------------------
+// Intermediate moments, the scalar basis functions and V_i (with the core's half pairs).
+double SiteEvaluator::program_stage(int type) {
+  const MomentProgram& prog = pot_.program();
+  const int na = na_;
+  double* m = moments_.data();
   const int n_targets = int(target_.size());
   // Two interleaved accumulators per target halve the FMA latency chain.
   for (int t = 0; t < n_targets; ++t) {
@@ -401,27 +432,26 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
   const double energy = forward(type, n, rij, ntypes);
   const MomentProgram& prog = pot_.program();
   const std::vector<double>& xi = pot_.moment_coeffs();
-  const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
   const double* m = moments_.data();
-  const double* ux = &unit_[0];
-  const double* uy = ux + np;
-  const double* uz = uy + np;
   if (grad) {
     grad->species[type] += 1.0;
     for (size_t al = 0; al < xi.size(); ++al) grad->moment[al] += m[prog.scalar_map[al]];
   }
   if (!dv_drij && !grad) return energy;
 
-  // ---- reverse through the program (pull form): adjoint[k] = dV/d moment k ------------------
-  reverse_program();
-  const double* g = adjoint_.data();
+  reverse_program();  // pull form: adjoint[k] = dV/d moment k
+  reverse_neighbours_stage(dv_drij != nullptr);
+  if (dv_drij) pair_derivatives_stage(dv_drij);
+  if (grad) radial_gradient_stage(type, grad);
+  return energy;
+}
 
-  // ---- reverse over neighbours, vectorised over neighbours ----------------------------------
-  // Per radial function mu: P = sum_b g_b mono_b, Q = sum_b g_b nu_b mono_b,
-  // R_ax = sum_b g_b e_ax(b) mono_{b - ax}, over basic moments b with mu_b = mu. Then
-  // dV/dr_vec = A rhat + (Cvec - B rhat) / r with A = sum_mu f'_mu P_mu, B = sum_mu f_mu Q_mu,
-  // Cvec = sum_mu f_mu R_mu.
-  // Accumulated in registers, four neighbours at a time, stored once.
+// Per radial function mu: P = sum_b g_b mono_b, Q = sum_b g_b nu_b mono_b,
+// R_ax = sum_b g_b e_ax(b) mono_{b - ax} (R only with forces), over basic moments b with
+// mu_b = mu, four neighbours at a time, into pqr_.
+void SiteEvaluator::reverse_neighbours_stage(bool forces) {
+  const int nf = n_funcs_, np = np_;
+  const double* g = adjoint_.data();
   for (int mu = 0; mu < nf; ++mu) {
     double* P = &pqr_[5 * size_t(mu) * np];
     double* Q = P + np;
@@ -438,7 +468,7 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
         const v4 mr = load4(&mono_[size_t(basic_mono_[b]) * np + a]);
         p += gb * mr;
         q += (gb * basic_nu_[b]) * mr;
-        if (!dv_drij) continue;
+        if (!forces) continue;
         const int* lo = &basic_lower_[3 * b];
         const double* lc = &basic_lower_coef_[3 * b];
         // Absent lower monomials have coefficient 0 and point at monomial 0 (harmless).
@@ -453,7 +483,15 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
       store4(R2 + a, r2);
     }
   }
-  if (dv_drij) {
+}
+
+// dV/dr_vec = A rhat + (Cvec - B rhat) / r with A = sum_mu f'_mu P_mu (+ the core's slope),
+// B = sum_mu f_mu Q_mu, Cvec = sum_mu f_mu R_mu, into dv_drij (n, 3) at the active rows.
+void SiteEvaluator::pair_derivatives_stage(double* dv_drij) {
+  const int nf = n_funcs_, na = na_, np = np_;
+  const double* ux = &unit_[0];
+  const double* uy = ux + np;
+  const double* uz = uy + np;
     double* A = &acc_[0];
     double* B = A + np;
     double* C0 = B + np;
@@ -487,8 +525,11 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
       out[1] = A[a] * uy[a] + (C1[a] - B[a] * uy[a]) * inv;
       out[2] = A[a] * uz[a] + (C2[a] - B[a] * uz[a]) * inv;
     }
-  }
-  if (grad) {
+}
+
+// dV/dC[type, t_j, mu, beta] = P_mu * phi_beta(r), accumulated into grad->radial.
+void SiteEvaluator::radial_gradient_stage(int type, SiteGradient* grad) {
+  const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
     // dV/dC[type, t_j, mu, beta] = P_mu * phi_beta(r)
     double* dc_type = grad->radial.data() + size_t(type) * n_species_ * nf * nbas;
     for (int a = 0; a < na; ++a) {
@@ -498,8 +539,47 @@ double SiteEvaluator::compute(int type, int n, const double* rij, const int* nty
         for (int b = 0; b < nbas; ++b) dc[mu * nbas + b] += s * rb_[size_t(b) * np + a];
       }
     }
+}
+
+std::vector<std::pair<std::string, double>> SiteEvaluator::profile(int type, int n, const double* rij,
+                                                                   const int* ntypes, int repeats) {
+  using clock = std::chrono::steady_clock;
+  std::vector<double> dv(3 * size_t(n));
+  compute(type, n, rij, ntypes, dv.data(), nullptr);  // warm up, sizes scratch
+  const char* names[] = {"neighbours", "radial basis", "radial functions", "monomials", "basic moments",
+                         "program forward", "program reverse", "reverse over neighbours", "pair derivatives"};
+  double seconds[9] = {0};
+  volatile double sink = 0.0;
+  for (int r = 0; r < repeats; ++r) {
+    auto t0 = clock::now();
+    auto lap = [&](int k) {
+      const auto t1 = clock::now();
+      seconds[k] += std::chrono::duration<double>(t1 - t0).count();
+      t0 = t1;
+    };
+    gather_neighbours(n, rij, ntypes);
+    lap(0);
+    radial_basis_stage(type);
+    lap(1);
+    radial_functions_stage(type);
+    lap(2);
+    monomials_stage();
+    lap(3);
+    basic_moments_stage();
+    lap(4);
+    sink = sink + program_stage(type);
+    lap(5);
+    reverse_program();
+    lap(6);
+    reverse_neighbours_stage(true);
+    lap(7);
+    std::fill(dv.begin(), dv.end(), 0.0);
+    pair_derivatives_stage(dv.data());
+    lap(8);
   }
-  return energy;
+  std::vector<std::pair<std::string, double>> out;
+  for (int k = 0; k < 9; ++k) out.emplace_back(names[k], seconds[k] / repeats);
+  return out;
 }
 
 }  // namespace mtp

@@ -7,6 +7,8 @@
 // few per basic moment (reverse). The program's intermediates are evaluated once per atom.
 #pragma once
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "mtp/potential.h"
@@ -61,6 +63,10 @@ class SiteEvaluator {
   }
   // Bytes held by tables and scratch buffers (for LAMMPS' memory_usage()).
   size_t memory_bytes() const;
+  // Seconds per call of each stage of an energy+forces evaluation of this neighbourhood,
+  // averaged over `repeats` (for the benchmark's breakdown; no effect on results).
+  std::vector<std::pair<std::string, double>> profile(int type, int n, const double* rij, const int* ntypes,
+                                                      int repeats);
 
  private:
   void grow(int n_pad);
@@ -69,6 +75,16 @@ class SiteEvaluator {
   double forward(int type, int n, const double* rij, const int* ntypes);
   // adjoint_ = dV_i / d moments (pull form), after forward().
   void reverse_program();
+  // The stages of forward() and compute(), in order (each documented where defined).
+  void gather_neighbours(int n, const double* rij, const int* ntypes);
+  void radial_basis_stage(int type);
+  void radial_functions_stage(int type);
+  void monomials_stage();
+  void basic_moments_stage();
+  double program_stage(int type);
+  void reverse_neighbours_stage(bool forces);
+  void pair_derivatives_stage(double* dv_drij);
+  void radial_gradient_stage(int type, SiteGradient* grad);
 
   const Potential& pot_;
   ShortRangeTally short_range_;

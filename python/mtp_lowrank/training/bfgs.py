@@ -100,6 +100,7 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
                           best_x=np.asarray(x0, float).copy(), best_f=float(f))
     t0 = time.perf_counter() - state.seconds
     message = "maximum number of iterations reached"
+    reported = state.iteration   # iterations the callback has seen
     try:
         while state.iteration < max_iter:
             if np.linalg.norm(state.g) < gtol:
@@ -126,6 +127,7 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
             state.history.append(record)
             if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
                 on_checkpoint(state)
+            reported = state.iteration   # the callback writes its record even if interrupted
             if callback is not None:
                 callback(record)
             if stalled(state.history, patience, rel_decrease):
@@ -135,6 +137,13 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
         message = str(e)
     except KeyboardInterrupt:
         message = "interrupted"
+        # Ctrl-C between an accepted step and its report: report it, so the records and the
+        # checkpoint agree on the last iteration
+        if callback is not None and reported < state.iteration:
+            try:
+                callback(dict(state.history[-1], interrupted=True))
+            except KeyboardInterrupt:
+                pass
         if on_checkpoint is not None:
             on_checkpoint(state)
     return state, message

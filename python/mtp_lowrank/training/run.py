@@ -208,14 +208,16 @@ class MetricsLog:
     def __call__(self, rec):
         rank = rec.get("rank", self.rank_of())
         rec = {k: v for k, v in rec.items() if isinstance(v, (int, float, str, list))}
-        train_err, current = self.loss.recent(rec["loss"])
         line = f"iter {rec['iteration']:6d}  loss {rec['loss']:.6e}  |grad| {rec.get('grad_norm', float('nan')):.3e}"
-        if train_err:
-            rec.update({"train_" + k: v for k, v in train_err.items()})
-            line += (f"  train E {train_err['energy_rmse_meV_per_atom']:8.2f} meV/atom"
-                     f"  F {train_err['force_rmse_meV_per_A']:7.1f} meV/A")
-        due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
-        try:
+        try:   # the record is written whatever interrupts it
+            train_err, current = self.loss.recent(rec["loss"])
+            if train_err:
+                rec.update({"train_" + k: v for k, v in train_err.items()})
+                line += (f"  train E {train_err['energy_rmse_meV_per_atom']:8.2f} meV/atom"
+                         f"  F {train_err['force_rmse_meV_per_A']:7.1f} meV/A")
+            due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
+            if rec.get("interrupted"):
+                due = False
             if due and self.file is not None:
                 v = summarize(predictions(current, self.val), by_group=False)["all"]
                 rec["validation_energy_rmse_meV_per_atom"] = v["energy_meV_per_atom"]["rmse"]
