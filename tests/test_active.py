@@ -135,3 +135,40 @@ def test_cli_grade_and_select(full_pot, tmp_path, capsys):
     full_pot.replace(moment_coeffs=full_pot.moment_coeffs * 2).save(other, mlip_compatible=False)
     with pytest.raises(SystemExit, match="computed for a different potential"):
         main(["grade", str(other), str(tmp_path / "new.xyz"), "--active-set", str(tmp_path / "a.npz")])
+
+
+def test_ase_calculator_gives_grades(full_set, full_pot, tmp_path):
+    import ase.io
+
+    from mtp_lowrank import MTPCalculator
+
+    active, images = full_set
+    active.save(tmp_path / "a.npz")
+    atoms = images[0].copy()
+    atoms.positions *= 0.8
+    atoms.calc = MTPCalculator(full_pot, active_set=tmp_path / "a.npz")
+    atoms.get_potential_energy()
+    expected = active.grade(atoms)
+    assert atoms.calc.results["grade"] == pytest.approx(expected, rel=1e-12) and atoms.info["grade"] == expected
+    ase.io.write(tmp_path / "out.xyz", atoms)
+    assert ase.io.read(tmp_path / "out.xyz").info["grade"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_training_writes_the_active_set_of_its_potential(tmp_path, capsys):
+    import ase.io
+
+    from test_cli import _write_config
+    from test_training_optimize import labelled
+
+    from mtp_lowrank import Potential
+    from mtp_lowrank.cli import main
+
+    cfg = _write_config(tmp_path)
+    ase.io.write(tmp_path / "train.xyz", labelled(random_potential(level=6, n_species=2, seed=5), count=160, seed=4))
+    main(["train", str(cfg), "--set", "optimizer.max_iter=2"])
+    assert "active_set.npz:" in capsys.readouterr().out
+    pot = Potential.load(tmp_path / "run" / "potential.mtp")
+    active = ActiveSet.load(tmp_path / "run" / "active_set.npz", pot)       # tied to the trained potential
+    assert active.potential.format == "mf" and active.grades(configurations(3, seed=3)).shape == (3,)
+    main(["train", str(cfg), "--overwrite", "--set", "optimizer.max_iter=1", "output.active_set=false"])
+    assert not (tmp_path / "run" / "active_set.npz").exists()

@@ -19,13 +19,22 @@ class MTPCalculator(Calculator):
 
     Stress (ASE convention, eV/A^3, Voigt order) is given for fully periodic cells only."""
 
-    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "grade"]
 
-    def __init__(self, potential: Potential, n_threads: int = 0, short_range: str = "warn", **kwargs):
+    def __init__(self, potential: Potential, n_threads: int = 0, short_range: str = "warn", active_set=None,
+                 **kwargs):
         """short_range: what to do when an atom has a neighbour closer than the potential's
         min_dist, where its Chebyshev basis is extrapolated and energies can be wildly wrong:
-        'warn' (once per calculator, with the count) or 'error' (raise, naming the distance)."""
+        'warn' (once per calculator, with the count) or 'error' (raise, naming the distance).
+        active_set: an mtp_lowrank.active.ActiveSet or its file (checked against the potential):
+        every calculation then also gives the extrapolation grade, as results['grade'] and in
+        the atoms' info['grade'] (so extended XYZ output carries it)."""
         super().__init__(**kwargs)
+        if active_set is not None and not hasattr(active_set, "grade"):
+            from .active import ActiveSet
+
+            active_set = ActiveSet.load(active_set, potential)
+        self.active_set = active_set
         if short_range not in ("warn", "error"):
             raise ValueError(f"short_range must be 'warn' or 'error', got {short_range!r}")
         self.potential = potential
@@ -67,6 +76,10 @@ class MTPCalculator(Calculator):
         self.results["free_energy"] = res["energy"]
         self.results["energies"] = res["energies"]
         self.results["forces"] = res["forces"]
+        if self.active_set is not None:
+            self.results["grade"] = self.active_set.grade(self.atoms)
+            if atoms is not None:
+                atoms.info["grade"] = self.results["grade"]
         if "stress" in res:
             s = res["stress"]
             self.results["stress"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])

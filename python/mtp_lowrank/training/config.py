@@ -51,7 +51,7 @@ SCHEMA = {
                   "threads": (0, int, NONNEG), "converge_window": (10, int, NONNEG),
                   "converge_rel_improvement": (1e-3, (float, int), FRACTION)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
-               "validation_every": (10, int, NONNEG), "plots": (True, bool)},
+               "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool)},
 }
 # What each key means (train --print-config prints it beside the default).
 HELP = {
@@ -111,6 +111,7 @@ HELP = {
     "output.checkpoint_every": "write checkpoint.mtp every this many iterations (0: only at the end and on Ctrl-C)",
     "output.validation_every": "validation RMSE every this many iterations (0: never during training)",
     "output.plots": "write parity and learning-curve plots",
+    "output.active_set": "write active_set.npz (MaxVol over the training configurations) for extrapolation grades",
 }
 NULLABLE = {"model.radial_floor"}   # keys with a default that null switches off
 DEFAULTS = {sec: {k: v[0] for k, v in keys.items() if v[0] is not REQUIRED} for sec, keys in SCHEMA.items()}

@@ -60,7 +60,7 @@ def start_directory(out: Path, cfg: dict, resume: str | None) -> None:
     (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
-RUN_FILES = ("config.yaml", "metrics.jsonl", "checkpoint.mtp", "checkpoint_state.npz", "potential.mtp",
+RUN_FILES = ("config.yaml", "metrics.jsonl", "checkpoint.mtp", "checkpoint_state.npz", "potential.mtp", "active_set.npz",
              "best_validation.mtp",
              "potential_mlip.mtp", "report.json", "parity_train.png", "parity_validation.png",
              "learning_curve.png", "ensemble_report.json")
@@ -296,9 +296,30 @@ def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, 
                       state=state, on_state=on_state, on_checkpoint=on_checkpoint, **common)
 
 
-def write_report(result: TrainResult, train, val, out: Path, plots: bool, seconds: float, root: bool, log) -> dict:
-    """potential.mtp (and potential_mlip.mtp for full models), report.json, plots; returns the report."""
+def write_active_set(pot: Potential, train, out: Path, log) -> None:
+    """active_set.npz: the MaxVol active set of the training configurations for this potential
+    (mtp_lowrank.active; `mtp-lowrank grade`, MTPCalculator(active_set=...))."""
+    from ..active import ActiveSet
+
+    if pot.parameter_count("all") > len(train):
+        log(f"no active set: {len(train)} training configurations for {pot.parameter_count('all')} parameters")
+        return
+    try:
+        active = ActiveSet.fit(pot, train)
+    except (ValueError, np.linalg.LinAlgError) as e:
+        log(f"no active set: {e}")
+        return
+    active.save(out / "active_set.npz")
+    log(f"active_set.npz: {len(active.sources)} of {len(train)} training configurations (MaxVol)")
+
+
+def write_report(result: TrainResult, train, val, out: Path, plots: bool, seconds: float, root: bool, log,
+                 active_set: bool = True) -> dict:
+    """potential.mtp (and potential_mlip.mtp for full models), active_set.npz, report.json,
+    plots; returns the report."""
     best = result.potential
+    if root and active_set and result.message != "interrupted":
+        write_active_set(best, train, out, log)
     if root:
         best.save(out / "checkpoint.mtp", mlip_compatible=False)
         best.save(out / "potential.mtp", mlip_compatible=False)
@@ -388,7 +409,8 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
             f"(iteration {monitor.best[1]}, {monitor.best[0]:.6e})")
         result = TrainResult(monitor.best[2], result.loss, result.iterations, result.message, result.history,
                              result.state)
-    return write_report(result, train, val, out, out_cfg["plots"], time.perf_counter() - metrics.t_start, root, log)
+    return write_report(result, train, val, out, out_cfg["plots"], time.perf_counter() - metrics.t_start, root, log,
+                        out_cfg["active_set"])
 
 
 def _mean_std(values):
