@@ -79,7 +79,14 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         m.update(representation="tt", ranks=[4, 4, 8])
     if kind == "ft":  # compress the converged base of the same seed, then train in compressed form
         m["init"] = str(run_dir(out, level, "base", seed, args) / "potential.mtp")
-    if getattr(args, "warm_start", False):
+    if getattr(args, "init_run", None):   # continue from another run of the study (e.g. with other weights)
+        source = out / ("runs" if args.split == "standard" else f"runs_{args.split}") / f"l{level}" / \
+            args.init_run.format(kind=kind, seed=seed)
+        found = [source / f for f in ("potential.mtp", "best_validation.mtp") if (source / f).exists()]
+        if not found:
+            raise SystemExit(f"--init-run: {source} has no potential yet")
+        m["init"], opt["linear_init"] = str(found[0]), False
+    elif getattr(args, "warm_start", False):
         source = warm_start_source(args, out, level, kind, seed)
         m["init"] = str(source)
         # the same kind: keep its trained linear parameters; compressed from another kind (its C
@@ -104,13 +111,16 @@ def warm_start_source(args, out: Path, level: int, kind: str, seed: int) -> Path
 
 
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
-    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_sm<lambda>][_bal][_warm]_s<seed>"""
+    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_sm<lambda>][_bal][_warm][_fw<w_f>][_cont]_s<seed>"""
     split = getattr(args, "split", "standard")
     smooth = getattr(args, "smoothness", 0.0)
     floor = "_floor" if getattr(args, "radial_floor", None) else ""
     bal = "_bal" if getattr(args, "weights", "paper") == "balanced" else ""
     warm = "_warm" if getattr(args, "warm_start", False) else ""
-    name = f"{kind}{floor}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}_s{seed}"
+    fw = getattr(args, "force_weight", 0.01)
+    fw = f"_fw{fw:g}" if fw != 0.01 else ""
+    cont = "_cont" if getattr(args, "init_run", None) else ""
+    name = f"{kind}{floor}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{cont}_s{seed}"
     return out / ("runs" if split == "standard" else f"runs_{split}") / f"l{level}" / name
 
 
@@ -199,6 +209,8 @@ def main():
                     help="paper: every configuration weight 1; balanced: loss.group_weights %s (_bal)" % BALANCED)
     ap.add_argument("--warm-start", action="store_true",
                     help="start from the same kind's (else the base's) run with paper weights (_warm)")
+    ap.add_argument("--init-run", metavar="NAME", help="start each run from this run's potential (a directory name "
+                    "under runs/l<level>/, with {kind} and {seed} filled in), keeping its linear parameters (_cont)")
     ap.add_argument("--continue", dest="resume", action="store_true", help="resume unfinished runs")
     ap.add_argument("--report", action="store_true", help="only write report.md and the plots")
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")

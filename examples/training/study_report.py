@@ -19,9 +19,19 @@ KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "
 def kind_name(kind: str) -> str:
     """'mf_floor_sm0.001' -> 'MF, radial floors, smoothness 0.001'"""
     base, *variants = kind.split("_")
-    words = {"floor": "radial floors", "bal": "balanced group weights", "warm": "warm start"}
-    return ", ".join([KIND_NAMES.get(base, base)] + [words.get(v, f"smoothness {v[2:]}" if v.startswith("sm") else v)
-                                                     for v in variants])
+    words = {"floor": "radial floors", "bal": "balanced group weights", "warm": "warm start",
+             "cont": "continued from the run without the change"}
+
+    def word(v):
+        if v in words:
+            return words[v]
+        if v.startswith("sm"):
+            return f"smoothness {v[2:]}"
+        if v.startswith("fw"):
+            return f"w_f {v[2:]}"
+        return v
+
+    return ", ".join([KIND_NAMES.get(base, base)] + [word(v) for v in variants])
 
 
 def read_run(directory: Path) -> dict | None:
