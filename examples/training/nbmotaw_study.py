@@ -8,6 +8,8 @@ with 10% held out (seed 0), each until converged (validation loss) or out of ite
     mpirun -np 2 python examples/training/nbmotaw_study.py --continue --threads 1
     python examples/training/nbmotaw_study.py --report                # report.md and plots only
     python examples/training/nbmotaw_study.py --plan                  # list the runs and their state
+    python examples/training/nbmotaw_study.py --pipeline --threads 1  # everything behind the shipped
+                                                                      # potentials, resumable, then ships them
     python examples/training/nbmotaw_study.py --split short --kinds base mf [--smoothness 1e-3]
                                                                       # out of domain: short contacts held out
 
@@ -187,6 +189,31 @@ def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
         raise SystemExit(130)
 
 
+# --pipeline: the sequence that made the shipped potentials, each stage a set of runs with the
+# options it names and a per-kind iteration budget (the 2026-11-23 sessions' schedule).
+PIPELINE = [
+    ("paper weights, from scratch", {"weights": "paper", "warm_start": False, "radial_floor": None},
+     {"base": 1300, "mf": 1300}),
+    ("balanced weights and radial floors, warm-started from stage 1", {"weights": "balanced", "warm_start": True,
+                                                                       "radial_floor": "data"},
+     {"base": 400, "mf": 600, "tf": 300, "rmf": 300, "mfra": 400}),
+]
+
+
+def run_pipeline(args, out: Path) -> None:
+    """Every stage of PIPELINE in order for the seeds and levels asked for (resuming what was
+    started), then the shipped potentials (ship_potentials.py)."""
+    for title, options, budget in PIPELINE:
+        print(f"== pipeline stage: {title}", flush=True)
+        for kind, max_iter in budget.items():
+            stage = argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter, kinds=[kind], resume=True))
+            for level, kind_, seed in plan(stage, out):
+                run_one(stage, out, level, kind_, seed)
+    import subprocess
+
+    subprocess.run([sys.executable, str(HERE / "ship_potentials.py")], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(HERE.parents[2] / "shared" / "data" / "nbmotaw" / "train.xyz"))
@@ -214,8 +241,14 @@ def main():
     ap.add_argument("--continue", dest="resume", action="store_true", help="resume unfinished runs")
     ap.add_argument("--report", action="store_true", help="only write report.md and the plots")
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="the whole sequence behind the shipped potentials (PIPELINE), resumable, then ship them")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.pipeline:
+        run_pipeline(args, out)
+        write_report(out, args.data)
+        return
     if args.plan:
         for level, kind, seed in plan(args, out):
             print(f"l{level:<3} {kind:5} seed {seed}  {state_of(run_dir(out, level, kind, seed, args))}")
