@@ -172,3 +172,43 @@ def test_training_writes_the_active_set_of_its_potential(tmp_path, capsys):
     assert active.potential.format == "mf" and active.grades(configurations(3, seed=3)).shape == (3,)
     main(["train", str(cfg), "--overwrite", "--set", "optimizer.max_iter=1", "output.active_set=false"])
     assert not (tmp_path / "run" / "active_set.npz").exists()
+
+
+def test_site_gradients_sum_to_the_configuration_gradient(full_pot):
+    atoms = configurations(1, seed=21)[0]
+    res = full_pot.evaluate(atoms, param_gradient=True, site_param_gradients=True)
+    np.testing.assert_allclose(res["site_gradients"].sum(axis=0), res["grad"], rtol=1e-12,
+                               atol=1e-12 * np.abs(res["grad"]).max())
+
+
+@pytest.mark.parametrize("fmt", ["full", "mf"])
+def test_neighbourhood_mode_grades_atoms(full_pot, fmt, tmp_path):
+    pot = full_pot if fmt == "full" else full_pot.to_mf(2)
+    images = configurations(40, seed=31)
+    active = ActiveSet.fit(pot, images, mode="neighbourhood")
+    assert active.mode == "neighbourhood" and len(active.sources[0]) == 2
+    g = [active.atom_grades(a) for a in images]
+    assert max(x.max() for x in g) <= 1.001 + 1e-9
+    k, i = active.sources[0]
+    assert g[k][i] == pytest.approx(1.0, rel=1e-9)
+    odd = images[0].copy()
+    odd.set_cell(odd.cell * 0.7, scale_atoms=True)           # compressed: crowded neighbourhoods
+    ga = active.atom_grades(odd)
+    assert ga.max() > 1.5 and active.grade(odd) == ga.max()
+    active.save(tmp_path / "n.npz")
+    assert ActiveSet.load(tmp_path / "n.npz", pot).mode == "neighbourhood"
+    chosen, _ = active.select([odd] + [a.copy() for a in images[:5]], threshold=1.0)
+    assert chosen.tolist() == [0]
+
+
+def test_ase_calculator_gives_per_atom_grades(full_pot):
+    from mtp_lowrank import MTPCalculator
+
+    images = configurations(40, seed=31)
+    active = ActiveSet.fit(full_pot, images, mode="neighbourhood")
+    atoms = images[3].copy()
+    atoms.set_cell(atoms.cell * 0.7, scale_atoms=True)
+    atoms.calc = MTPCalculator(full_pot, active_set=active)
+    atoms.get_potential_energy()
+    np.testing.assert_allclose(atoms.arrays["grade"], active.atom_grades(atoms), rtol=1e-12)
+    assert atoms.info["grade"] == atoms.arrays["grade"].max()

@@ -90,7 +90,7 @@ std::shared_ptr<Potential> make_potential(double min_dist, double max_dist, doub
 
 py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, const DArray& cell,
                   std::array<bool, 3> pbc, bool forces, bool site_virials, bool param_gradient,
-                  double min_distance) {
+                  double min_distance, bool site_param_gradients) {
   if (positions.ndim() != 2 || positions.shape(1) != 3)
     throw InputError("positions must have shape (n, 3)");
   const int n = int(positions.shape(0));
@@ -101,6 +101,7 @@ py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, c
   req.site_virials = site_virials;
   req.param_gradient = param_gradient;
   req.min_distance = min_distance;
+  req.site_param_gradients = site_param_gradients;
   EvalResult r;
   {
     py::gil_scoped_release release;
@@ -121,6 +122,8 @@ py::dict evaluate(Evaluator& ev, const DArray& positions, const IArray& types, c
     out["grad_moment"] = to_array(r.grad_moment, {py::ssize_t(r.grad_moment.size())});
     out["grad_radial"] = to_array(r.grad_radial, {py::ssize_t(r.grad_radial.size())});
   }
+  if (site_param_gradients)
+    out["site_gradients"] = to_array(r.site_gradients, {n, n ? py::ssize_t(r.site_gradients.size() / n) : 0});
   return out;
 }
 
@@ -275,7 +278,8 @@ PYBIND11_MODULE(_core, m) {
            }), py::arg("potential"), py::arg("n_threads") = 0)
       .def("evaluate", &evaluate, py::arg("positions"), py::arg("types"), py::arg("cell"),
            py::arg("pbc"), py::arg("forces") = true, py::arg("site_virials") = false,
-           py::arg("param_gradient") = false, py::arg("min_distance") = 0.1)
+           py::arg("param_gradient") = false, py::arg("min_distance") = 0.1,
+           py::arg("site_param_gradients") = false)
       .def("parameter_tangent", [](Evaluator& ev, const IArray& types, std::optional<DArray> v,
                                     std::optional<DArray> S) {
         // After evaluate() on the same configuration: (G, D_t G) in the full representation.

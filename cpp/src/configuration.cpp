@@ -1,5 +1,6 @@
 #include "mtp/configuration.h"
 
+#include <algorithm>
 #include <string>
 
 #include "mtp/errors.h"
@@ -45,13 +46,32 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
     for (auto& g : grads_) g.reset(*pot_);
   for (auto& site : sites_) site->take_short_range();  // count this configuration only
 
+  size_t width = 0;  // site gradient row length
+  if (req.site_param_gradients) {
+    site_grads_.resize(sites_.size());
+    for (auto& g : site_grads_) g.reset(*pot_);
+    width = site_grads_[0].species.size() + site_grads_[0].moment.size() + site_grads_[0].radial.size();
+    res.site_gradients.assign(size_t(n) * width, 0.0);
+  }
   auto atom_label = [](int i) { return "atom " + std::to_string(i); };
   parallel_for(n, n_threads_, Schedule::Static, atom_label, [&](int i, int tid) {
     const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
+    SiteGradient* own = nullptr;
+    if (req.site_param_gradients) {
+      own = &site_grads_[tid];
+      own->reset(*pot_);
+    }
     res.site_energies[i] =
         sites_[tid]->compute(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
                              need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr,
-                             req.param_gradient ? &grads_[tid] : nullptr);
+                             own ? own : req.param_gradient ? &grads_[tid] : nullptr);
+    if (own) {
+      double* row = &res.site_gradients[size_t(i) * width];
+      row = std::copy(own->species.begin(), own->species.end(), row);
+      row = std::copy(own->moment.begin(), own->moment.end(), row);
+      std::copy(own->radial.begin(), own->radial.end(), row);
+      if (req.param_gradient) grads_[tid].add(*own);
+    }
   });
 
   for (auto& site : sites_) res.short_range.add(site->take_short_range());

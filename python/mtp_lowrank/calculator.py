@@ -19,7 +19,7 @@ class MTPCalculator(Calculator):
 
     Stress (ASE convention, eV/A^3, Voigt order) is given for fully periodic cells only."""
 
-    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "grade"]
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "grade", "grades"]
 
     def __init__(self, potential: Potential, n_threads: int = 0, short_range: str = "warn", active_set=None,
                  **kwargs):
@@ -28,7 +28,8 @@ class MTPCalculator(Calculator):
         'warn' (once per calculator, with the count) or 'error' (raise, naming the distance).
         active_set: an mtp_lowrank.active.ActiveSet or its file (checked against the potential):
         every calculation then also gives the extrapolation grade, as results['grade'] and in
-        the atoms' info['grade'] (so extended XYZ output carries it)."""
+        the atoms' info['grade'] (so extended XYZ output carries it); a neighbourhood-mode set
+        also gives each atom's, as results['grades'] and the atoms' arrays['grade']."""
         super().__init__(**kwargs)
         if active_set is not None and not hasattr(active_set, "grade"):
             from .active import ActiveSet
@@ -77,7 +78,13 @@ class MTPCalculator(Calculator):
         self.results["energies"] = res["energies"]
         self.results["forces"] = res["forces"]
         if self.active_set is not None:
-            self.results["grade"] = self.active_set.grade(self.atoms)
+            if self.active_set.mode == "neighbourhood":
+                self.results["grades"] = self.active_set.atom_grades(self.atoms)
+                self.results["grade"] = float(self.results["grades"].max())
+                if atoms is not None:
+                    atoms.arrays["grade"] = self.results["grades"].copy()
+            else:
+                self.results["grade"] = self.active_set.grade(self.atoms)
             if atoms is not None:
                 atoms.info["grade"] = self.results["grade"]
         if "stress" in res:

@@ -186,9 +186,9 @@ def _active_set(args, pot):
 
     if args.fit:
         train = load_images(args.fit, species=pot.cfg_species)
-        active = ActiveSet.fit(pot, train)
+        active = ActiveSet.fit(pot, train, mode=args.mode)
         active.save(args.active_set)
-        print(f"{args.active_set}: active set of {len(active.sources)} of {len(train)} configurations "
+        print(f"{args.active_set}: {args.mode}-mode active set of {len(active.sources)} rows from {len(train)} configurations "
               f"({active.directions.shape[0]} parameter coordinates, {active.directions.shape[1]} independent)")
         return active
     return ActiveSet.load(args.active_set, pot)
@@ -213,6 +213,8 @@ def _grade(args):
 
         for a, g in zip(images, grades):
             a.info["grade"] = float(g)
+            if active.mode == "neighbourhood":
+                a.arrays["grade"] = active.atom_grades(a)
         ase.io.write(args.output, images, format="extxyz")
         print(f"wrote {args.output} (grade in each configuration's info)")
 
@@ -301,6 +303,9 @@ def _parser():
     p.add_argument("data", nargs="*", help="configurations to grade")
     p.add_argument("--active-set", required=True, metavar="A.npz", help="active-set file (written with --fit)")
     p.add_argument("--fit", nargs="+", metavar="TRAIN", help="training data: compute the active set and write it")
+    p.add_argument("--mode", default="configuration", choices=("configuration", "neighbourhood"),
+                   help="with --fit: rows of whole configurations (MLIP's default) or of atoms' neighbourhoods "
+                   "(per-atom grades)")
     p.add_argument("-o", "--output", help="write the configurations with info['grade'] (extended XYZ)")
     p.add_argument("--select", type=float, default=2.0, help="threshold counted as 'select' (default 2)")
     p.add_argument("--stop", type=float, default=10.0, help="threshold counted as 'break' (default 10)")

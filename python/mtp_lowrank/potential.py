@@ -372,10 +372,13 @@ class Potential:
 
     def evaluate(self, atoms, forces: bool = True, param_gradient: bool = False,
                  site_virials: bool = False, types=None, evaluator=None,
-                 min_distance: float = 0.1) -> dict:
+                 min_distance: float = 0.1, site_param_gradients: bool = False) -> dict:
         """Energy, per-atom energies, forces, virial and stress (ASE convention, eV/A^3; virial
-        and stress need forces=True and a periodic cell) of an ase.Atoms; with param_gradient, dE/d(species_coeffs, moment_coeffs, stored radial
-        factors). `types` overrides the symbol-based species mapping."""
+        and stress need forces=True and a periodic cell) of an ase.Atoms; with param_gradient,
+        dE/d(species_coeffs, moment_coeffs, stored radial factors); with site_param_gradients,
+        "site_gradients" (N, N_T + N_alpha + N_T^2 N_f N_b): dV_i/d(species_coeffs,
+        moment_coeffs, full radial C) of each atom. `types` overrides the symbol-based species
+        mapping."""
         if types is None:
             types = self.types_of(atoms)
         types = np.ascontiguousarray(types, dtype=np.int32)
@@ -384,7 +387,7 @@ class Potential:
         pbc = [bool(p) for p in atoms.pbc]
         res = ev.evaluate(np.ascontiguousarray(atoms.positions, dtype=float), types, cell, pbc,
                           forces=forces, site_virials=site_virials, param_gradient=param_gradient,
-                          min_distance=min_distance)
+                          min_distance=min_distance, site_param_gradients=site_param_gradients)
         if all(pbc) and "virial" in res:
             res["stress"] = -res["virial"] / atoms.get_volume()
         if param_gradient:

@@ -15,6 +15,7 @@ struct EvalRequest {
   bool forces = true;
   bool site_virials = false;   // per-atom virials (half of each pair term to each atom)
   bool param_gradient = false;  // dE/d(stored parameters)
+  bool site_param_gradients = false;  // dV_i/d(parameters) per atom, full representation
   double min_distance = 0.1;   // closer atoms are reported as overlapping (Angstrom)
 };
 
@@ -29,6 +30,9 @@ struct EvalResult {
   // dE/d(parameters): species (N_T), moment (N_alpha), radial in the stored representation
   // (factors concatenated as RadialCoeffs::factors()).
   std::vector<double> grad_species, grad_moment, grad_radial;
+  // (N, N_T + N_alpha + N_T N_T N_f N_b): dV_i/d(species, moment, full radial C) per atom, the
+  // rows of neighbourhood-mode active learning.
+  std::vector<double> site_gradients;
   ShortRangeTally short_range;  // atoms with a neighbour closer than the potential's min_dist
 };
 
@@ -61,6 +65,7 @@ class Evaluator {
   std::vector<double> dv_drij_;                          // (n_pairs, 3)
   std::vector<double> tangent_;                          // (n_pairs, 3)
   std::vector<SiteGradient> dgrads_;                     // one per thread
+  std::vector<SiteGradient> site_grads_;                 // one per thread, reset per atom
 };
 
 }  // namespace mtp

@@ -1,7 +1,9 @@
-"""The active set of a potential (configuration mode): the m training configurations whose
-rows b = dE/dtheta (gauge-free coordinates, coordinates.py) span the largest volume, and the
-extrapolation grade gamma(x) = max_j |(b(x) A^-1)_j| of any configuration: <= 1 inside the
-span of the training data, > 1 outside (MLIP's usual thresholds: 2 to select, 10 to stop).
+"""The active set of a potential: the training rows (configuration mode: b = dE/dtheta of
+whole configurations, MLIP's default; neighbourhood mode: b_i = dV_i/dtheta of each atom's
+neighbourhood) that span the largest volume (MaxVol), in gauge-free coordinates
+(coordinates.py), and the extrapolation grade gamma(x) = max_j |(b(x) A^-1)_j|: <= 1 inside the
+span of the training data, > 1 outside (MLIP's usual thresholds: 2 to select, 10 to stop). In
+neighbourhood mode every atom has a grade and a configuration's is the largest of its atoms'.
 Podryabinkin & Shapeev, Comput. Mater. Sci. 140, 171 (2017); Novikov et al., MLIP-2 (2021).
 """
 
@@ -26,8 +28,13 @@ class ActiveSet:
     row is orthogonal to them; they are dropped, as are any other directions the training rows
     leave at round-off level (relative 1e-12)."""
 
+    MODES = ("configuration", "neighbourhood")
+
     def __init__(self, potential: Potential, rows: np.ndarray, directions: np.ndarray, sources: list,
-                 coordinates=None):
+                 coordinates=None, mode: str = "configuration"):
+        if mode not in self.MODES:
+            raise ValueError(f"active-set mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
         self.potential = potential
         self.coordinates = coordinates or ParameterCoordinates(potential)
         self.directions = np.asarray(directions, dtype=float)   # (m, k)
@@ -36,22 +43,31 @@ class ActiveSet:
         if self.directions.shape[0] != self.coordinates.dimension or self.rows.shape != (k, k):
             raise ValueError(f"active set of shape {self.rows.shape} with directions {self.directions.shape} does "
                              f"not fit a potential with {self.coordinates.dimension} parameter coordinates")
-        self.sources = list(sources)                            # (k): training configuration of each row
+        self.sources = list(sources)   # (k): training configuration (neighbourhood mode: [configuration, atom])
         self.inverse = np.linalg.inv(self.rows)
 
     # ---- building ---------------------------------------------------------------------------
     @classmethod
-    def fit(cls, potential: Potential, images, tol: float = 1.001) -> "ActiveSet":
-        """MaxVol over the rows of `images` (at least as many configurations as independent
-        parameter directions)."""
+    def fit(cls, potential: Potential, images, tol: float = 1.001, mode: str = "configuration") -> "ActiveSet":
+        """MaxVol over the rows of `images` (at least as many rows as independent parameter
+        directions). Neighbourhood mode holds every atom's row in memory at once
+        (atoms x parameters doubles)."""
+        if mode not in cls.MODES:
+            raise ValueError(f"active-set mode must be one of {cls.MODES}, got {mode!r}")
         coords = ParameterCoordinates(potential)
-        rows = coords.rows(images)
+        if mode == "configuration":
+            rows, origin = coords.rows(images), [int(k) for k in range(len(images))]
+        else:
+            ev = coords.full.evaluator()
+            per = [coords.site_rows(a, ev) for a in images]
+            rows = np.vstack(per)
+            origin = [[k, i] for k, r in enumerate(per) for i in range(len(r))]
         _, s, vt = np.linalg.svd(rows, full_matrices=False)
         k = int(np.sum(s > s[0] * 1e-12))
         directions = vt[:k].T
         projected = rows @ directions
         idx = maxvol_rows(projected, tol)
-        return cls(potential, projected[idx], directions, [int(j) for j in idx], coords)
+        return cls(potential, projected[idx], directions, [origin[j] for j in idx], coords, mode)
 
     # ---- grades -----------------------------------------------------------------------------
     def grade_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -59,10 +75,21 @@ class ActiveSet:
         return np.abs((np.asarray(rows) @ self.directions) @ self.inverse).max(axis=1)
 
     def grade(self, atoms) -> float:
-        """Extrapolation grade of one configuration."""
+        """Extrapolation grade of one configuration (neighbourhood mode: its atoms' largest)."""
+        if self.mode == "neighbourhood":
+            return float(self.atom_grades(atoms).max())
         return float(self.grade_rows(self.coordinates.row(atoms)[None, :])[0])
 
+    def atom_grades(self, atoms) -> np.ndarray:
+        """(N,) grade of each atom's neighbourhood (neighbourhood mode only)."""
+        if self.mode != "neighbourhood":
+            raise ValueError("per-atom grades need a neighbourhood-mode active set (fit with mode='neighbourhood')")
+        return self.grade_rows(self.coordinates.site_rows(atoms))
+
     def grades(self, images) -> np.ndarray:
+        """One grade per configuration."""
+        if self.mode == "neighbourhood":
+            return np.array([self.grade(a) for a in images])
         return self.grade_rows(self.coordinates.rows(images))
 
     # ---- selection --------------------------------------------------------------------------
@@ -71,13 +98,21 @@ class ActiveSet:
         (D-optimal, so near-duplicates are not all taken), among those with grade > threshold.
         Returns (indices into `candidates`, their grades). The active set itself is unchanged;
         refit after training on the new data."""
-        rows = self.coordinates.rows(candidates)
-        grades = self.grade_rows(rows)
-        pool = np.flatnonzero(grades > threshold)
+        if self.mode == "configuration":
+            rows = self.coordinates.rows(candidates)
+            owner = np.arange(len(candidates))
+        else:
+            per = [self.coordinates.site_rows(a) for a in candidates]
+            rows = np.vstack(per)
+            owner = np.concatenate([np.full(len(r), k) for k, r in enumerate(per)])
+        row_grades = self.grade_rows(rows)
+        grades = np.zeros(len(candidates))
+        np.maximum.at(grades, owner, row_grades)
+        pool = np.flatnonzero(row_grades > threshold)
         if not len(pool):
-            return np.array([], dtype=int), grades[pool]
+            return np.array([], dtype=int), grades[:0]
         _, origin, _ = swap_in(self.rows, rows[pool] @ self.directions, tol)
-        chosen = sorted({int(pool[j]) for j in origin if j >= 0}, key=lambda k: -grades[k])
+        chosen = sorted({int(owner[pool[j]]) for j in origin if j >= 0}, key=lambda k: -grades[k])
         if max_count is not None:
             chosen = chosen[:max_count]
         return np.array(chosen, dtype=int), grades[chosen]
@@ -86,7 +121,7 @@ class ActiveSet:
     def save(self, path) -> None:
         """NumPy .npz with the rows, their sources and the potential's fingerprint."""
         np.savez(path, rows=self.rows, directions=self.directions, sources=np.array(self.sources),
-                 fingerprint=fingerprint(self.potential), mode="configuration")
+                 fingerprint=fingerprint(self.potential), mode=self.mode)
 
     @classmethod
     def load(cls, path, potential: Potential) -> "ActiveSet":
@@ -94,10 +129,10 @@ class ActiveSet:
         try:
             with np.load(path) as z:
                 rows, directions = z["rows"], z["directions"]
-                sources, fp = z["sources"].tolist(), str(z["fingerprint"])
+                sources, fp, mode = z["sources"].tolist(), str(z["fingerprint"]), str(z["mode"])
         except Exception as e:  # missing keys, truncated zip, not a zip
             raise ValueError(f"{path}: not an active-set file ({type(e).__name__}: {e})") from None
         if fp != fingerprint(potential):
             raise ValueError(f"{path} was computed for a different potential (parameters, basis or species "
                              "differ): recompute it with `mtp-lowrank grade --fit`")
-        return cls(potential, rows, directions, sources)
+        return cls(potential, rows, directions, sources, mode=mode)

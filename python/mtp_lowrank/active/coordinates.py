@@ -53,6 +53,13 @@ class ParameterCoordinates:
         radial = g["grad_radial"] if self.basis is None else self.basis.T @ g["grad_radial"]
         return np.concatenate([g["grad_species"], g["grad_moment"], radial])
 
+    def site_rows(self, atoms, evaluator=None) -> np.ndarray:
+        """(N, dimension): rows b_i = dV_i/dtheta of the atoms' neighbourhoods."""
+        g = self.full.evaluate(atoms, forces=False, site_param_gradients=True, evaluator=evaluator)["site_gradients"]
+        n_lin = self.potential.n_species + self.potential.n_basis_functions
+        radial = g[:, n_lin:] if self.basis is None else g[:, n_lin:] @ self.basis
+        return np.hstack([g[:, :n_lin], radial])
+
     def rows(self, images) -> np.ndarray:
         ev = self.full.evaluator()
         return np.array([self.row(a, ev) for a in images]).reshape(len(images), self.dimension)
