@@ -18,6 +18,29 @@ typedef double v4 __attribute__((vector_size(32), aligned(8)));
 inline v4 load4(const double* p) { return *reinterpret_cast<const v4*>(p); }
 inline void store4(double* p, v4 v) { *reinterpret_cast<v4*>(p) = v; }
 inline double hsum(v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+
+// f_mu(r_a) = sum_beta C[t_a, beta, mu] phi_beta(r_a) and f_mu' for NF radial functions:
+// c (N_T, N_b, NF) for the centre's species, rb/drb (N_b, np), f/df (NF, np).
+template <int NF>
+void radial_functions_fixed(const double* c, const int* types, const double* rb, const double* drb, int na,
+                            int np, int nbas, double* f, double* df) {
+  for (int a = 0; a < na; ++a) {
+    const double* ca = c + size_t(types[a]) * nbas * NF;
+    double v[NF] = {}, d[NF] = {};
+    for (int b = 0; b < nbas; ++b) {
+      const double r = rb[size_t(b) * np + a], dr = drb[size_t(b) * np + a];
+      const double* cb = ca + size_t(b) * NF;
+      for (int mu = 0; mu < NF; ++mu) {
+        v[mu] += cb[mu] * r;
+        d[mu] += cb[mu] * dr;
+      }
+    }
+    for (int mu = 0; mu < NF; ++mu) {
+      f[size_t(mu) * np + a] = v[mu];
+      df[size_t(mu) * np + a] = d[mu];
+    }
+  }
+}
 }  // namespace
 
 void SiteGradient::reset(const Potential& pot) {
@@ -279,38 +302,32 @@ void SiteEvaluator::radial_basis_stage(int type) {
 // f_mu = sum_beta C[type, t_j, mu, beta] phi_beta and f_mu' (f_, df_).
 void SiteEvaluator::radial_functions_stage(int type) {
   const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
-  // f_mu = sum_beta C[type, t_j, mu, beta] phi_beta (C contracted from the stored factors).
-  {
-    const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * nf;
-    std::fill(f_.begin(), f_.begin() + size_t(nf) * np, 0.0);
-    std::fill(df_.begin(), df_.begin() + size_t(nf) * np, 0.0);
-    constexpr int kMaxF = 16;
-    double v[kMaxF], d[kMaxF];
-    for (int a = 0; a < na; ++a) {
-      const double* ca = c + size_t(active_type_[a]) * nbas * nf;
-      for (int mu = 0; mu < nf; ++mu) v[mu] = d[mu] = 0.0;
-      for (int b = 0; b < nbas; ++b) {
-        const double r = rb_[size_t(b) * np + a], dr = drb_[size_t(b) * np + a];
-        const double* cb = ca + size_t(b) * nf;
-        for (int mu = 0; mu < nf && mu < kMaxF; ++mu) {
-          v[mu] += cb[mu] * r;
-          d[mu] += cb[mu] * dr;
+  const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * nf;
+  for (int mu = 0; mu < nf; ++mu)  // padded lanes: zero radial functions
+    for (int a = na; a < np; ++a) f_[size_t(mu) * np + a] = df_[size_t(mu) * np + a] = 0.0;
+  const int* t = active_type_.data();
+  const double *rb = rb_.data(), *drb = drb_.data();
+  double *f = f_.data(), *df = df_.data();
+  switch (nf) {  // the radial-function count as a compile-time constant: accumulators in registers
+    case 1: radial_functions_fixed<1>(c, t, rb, drb, na, np, nbas, f, df); break;
+    case 2: radial_functions_fixed<2>(c, t, rb, drb, na, np, nbas, f, df); break;
+    case 3: radial_functions_fixed<3>(c, t, rb, drb, na, np, nbas, f, df); break;
+    case 4: radial_functions_fixed<4>(c, t, rb, drb, na, np, nbas, f, df); break;
+    case 5: radial_functions_fixed<5>(c, t, rb, drb, na, np, nbas, f, df); break;
+    case 6: radial_functions_fixed<6>(c, t, rb, drb, na, np, nbas, f, df); break;
+    default:
+      for (int a = 0; a < na; ++a) {
+        const double* ca = c + size_t(t[a]) * nbas * nf;
+        for (int mu = 0; mu < nf; ++mu) {
+          double v = 0.0, d = 0.0;
+          for (int b = 0; b < nbas; ++b) {
+            v += ca[size_t(b) * nf + mu] * rb[size_t(b) * np + a];
+            d += ca[size_t(b) * nf + mu] * drb[size_t(b) * np + a];
+          }
+          f[size_t(mu) * np + a] = v;
+          df[size_t(mu) * np + a] = d;
         }
       }
-      for (int mu = 0; mu < nf && mu < kMaxF; ++mu) {
-        f_[size_t(mu) * np + a] = v[mu];
-        df_[size_t(mu) * np + a] = d[mu];
-      }
-      for (int mu = kMaxF; mu < nf; ++mu) {  // rare: more than 16 radial functions
-        double vv = 0.0, dd = 0.0;
-        for (int b = 0; b < nbas; ++b) {
-          vv += ca[size_t(b) * nf + mu] * rb_[size_t(b) * np + a];
-          dd += ca[size_t(b) * nf + mu] * drb_[size_t(b) * np + a];
-        }
-        f_[size_t(mu) * np + a] = vv;
-        df_[size_t(mu) * np + a] = dd;
-      }
-    }
   }
 }
 
