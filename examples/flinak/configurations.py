@@ -37,10 +37,10 @@ class Condition:
         return f"{self.kind}_T{self.temperature:g}_d{self.density_scale:g}"
 
 
-def default_conditions(snapshots: int = 60) -> list[Condition]:
-    """About 2700 configurations: melts 700-1400 K at 90-110% of the teacher's density, crystal
-    frames at 300-700 K (97-103% of the crystal density), compressed (85%) and expanded (115%)
-    melts at 1000 and 1400 K."""
+def default_conditions(snapshots: int = 30) -> list[Condition]:
+    """40 melt conditions (700-1400 K, 90-110% of the teacher's density) of `snapshots` frames,
+    crystal frames at 300-700 K (97-103% of the crystal density) and compressed (85%) and
+    expanded (115%) melts at 1000 and 1400 K: about 1350 configurations for 30."""
     out = [Condition("melt", t, d, snapshots) for t in range(700, 1401, 100) for d in (0.9, 0.95, 1.0, 1.05, 1.1)]
     out += [Condition("crystal", t, d, snapshots // 3) for t in (300, 500, 700) for d in (0.97, 1.0, 1.03)]
     out += [Condition(k, t, d, snapshots // 2) for k, d in (("compressed", 0.85), ("expanded", 1.15))

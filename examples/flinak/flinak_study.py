@@ -169,7 +169,8 @@ def main():
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--labeller", default=None, help="module:function returning an ASE calculator (default: the teacher)")
-    ap.add_argument("--snapshots", type=int, default=60, help="snapshots per melt condition")
+    ap.add_argument("--snapshots", type=int, default=30,
+                    help="snapshots per melt condition (30: about 1350 configurations, 290k atoms)")
     ap.add_argument("--n-side", type=int, default=6, help="cells of n_side^3 ions (6: 216)")
     ap.add_argument("--every", type=int, default=100, help="MD steps between snapshots")
     ap.add_argument("--melt-steps", type=int, default=2000)
