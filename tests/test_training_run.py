@@ -42,9 +42,17 @@ def test_existing_run_directory_is_refused_unless_overwrite(tmp_path, capsys):
 def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
     """SIGINT during training: a checkpoint is written, metrics.jsonl holds every iteration the
     optimizer took, and the exit status is 130 (like any interrupted Unix program)."""
+    import ase.io
+
+    from conftest import random_potential
+    from test_training_optimize import labelled
+
     cfg = _write_config(tmp_path)
+    # enough data and parameters that the optimizer cannot converge (and stop by itself) before
+    # the signal arrives, however slowly a loaded machine runs this test
+    ase.io.write(tmp_path / "train.xyz", labelled(random_potential(level=10, n_species=2, seed=5), count=40, seed=4))
     cmd = [sys.executable, "-c", "from mtp_lowrank.cli import main; main()", "train", str(cfg), "--set",
-           "optimizer.max_iter=100000", "optimizer.method=bfgs", "output.checkpoint_every=0",
+           "model.level=10", "optimizer.max_iter=100000", "optimizer.method=bfgs", "output.checkpoint_every=0",
            "output.validation_every=1", "optimizer.rel_decrease=0", "optimizer.gtol=0",
            "optimizer.converge_window=0"]
     # a background job (CI) may inherit SIGINT ignored, and Python then never raises KeyboardInterrupt
@@ -55,6 +63,7 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 5):
         time.sleep(0.05)
+    assert proc.poll() is None, "training ended before the signal: " + proc.stdout.read()[-2000:]
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out[-2000:] + err[-2000:]
@@ -62,7 +71,7 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
     records = [json.loads(l) for l in metrics.read_text().splitlines()]
     with np.load(tmp_path / "run" / "checkpoint_state.npz") as z:
         done = int(z["iteration"])
-    assert [r["iteration"] for r in records] == list(range(1, done + 1))
+    assert [r["iteration"] for r in records] == list(range(1, done + 1)), (done, [r["iteration"] for r in records][-5:])
     assert (tmp_path / "run" / "checkpoint.mtp").exists()
 
 
