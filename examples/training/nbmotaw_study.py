@@ -197,6 +197,10 @@ PIPELINE = [
     ("balanced weights and radial floors, warm-started from stage 1", {"weights": "balanced", "warm_start": True,
                                                                        "radial_floor": "data"},
      {"base": 400, "mf": 600, "tf": 300, "rmf": 300, "mfra": 400}),
+    ("energies emphasised (w_f 0.003), continued from stage 2", {"weights": "balanced", "warm_start": False,
+                                                                 "radial_floor": "data", "force_weight": 0.003,
+                                                                 "init_run": "{kind}_floor_bal_warm_s{seed}"},
+     {"mf": 200}),
 ]
 
 
