@@ -1,7 +1,9 @@
 #include "pair_mtp_lowrank.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <cstring>
 #include <string>
 
@@ -18,6 +20,7 @@
 #include "utils.h"
 
 #include "mtp/errors.h"
+#include "mtp/extrapolation.h"
 #include "mtp/parallel.h"
 #include "mtp/potential.h"
 #include "mtp/potential_file.h"
@@ -39,6 +42,7 @@ PairMTPLowRank::ThreadState::~ThreadState() = default;
 PairMTPLowRank::ThreadState::ThreadState(ThreadState &&) noexcept = default;
 
 PairMTPLowRank::~PairMTPLowRank() {
+  pvector = nullptr;  // points at grade_storage_
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -60,15 +64,35 @@ void PairMTPLowRank::allocate() {
 //   the first such atom, naming it.
 void PairMTPLowRank::settings(int narg, char **arg) {
   short_range_error_ = false;
+  active_set_file_.clear();
   for (int i = 0; i < narg; i += 2) {
     const std::string key = arg[i];
-    if (key != "short_range" || i + 1 >= narg)
-      error->all(FLERR, "Illegal pair_style mtp/lowrank command: expected [short_range warn|error], got '{}'", key);
+    if (i + 1 >= narg)
+      error->all(FLERR, "pair_style mtp/lowrank: '{}' needs a value", key);
     const std::string v = arg[i + 1];
-    if (v != "warn" && v != "error")
-      error->all(FLERR, "pair_style mtp/lowrank: short_range must be warn or error, got '{}'", v);
-    short_range_error_ = v == "error";
+    if (key == "short_range") {
+      if (v != "warn" && v != "error")
+        error->all(FLERR, "pair_style mtp/lowrank: short_range must be warn or error, got '{}'", v);
+      short_range_error_ = v == "error";
+    } else if (key == "extrapolation") {
+      active_set_file_ = v;
+    } else if (key == "every") {
+      every_ = utils::inumeric(FLERR, v, false, lmp);
+      if (every_ < 1) error->all(FLERR, "pair_style mtp/lowrank: every must be >= 1");
+    } else if (key == "select") {
+      select_ = utils::numeric(FLERR, v, false, lmp);
+    } else if (key == "break") {
+      break_ = utils::numeric(FLERR, v, false, lmp);
+    } else if (key == "dump") {
+      dump_file_ = v;
+    } else {
+      error->all(FLERR, "Illegal pair_style mtp/lowrank command: unknown keyword '{}' (short_range, extrapolation, "
+                 "every, select, break, dump)", key);
+    }
   }
+  if (active_set_file_.empty() && (every_ != 1 || select_ != 2.0 || break_ != 10.0))
+    error->all(FLERR, "pair_style mtp/lowrank: every/select/break need 'extrapolation <active-set file>'");
+  if (!(select_ <= break_)) error->all(FLERR, "pair_style mtp/lowrank: select must not exceed break");
 }
 
 // pair_coeff * * <file> <element for type 1> ... <element for type N>   (NULL: not handled)
@@ -132,7 +156,21 @@ void PairMTPLowRank::coeff(int narg, char **arg) {
     utils::logmesg(lmp, msg + "\n");
   }
   threads_.clear();  // evaluators belong to the potential they were made for
-  cutoff_ = pot_->cutoff();
+  element_of_type_.assign(ntypes + 1, "");
+  for (int t = 1; t <= ntypes; ++t) element_of_type_[t] = arg[2 + t];
+  grader_.reset();
+  if (!active_set_file_.empty()) {
+    try {
+      grader_ = std::make_unique<mtp::ExtrapolationGrader>(active_set_file_, *pot_);
+    } catch (const std::exception &e) {
+      error->all(FLERR, "pair_style mtp/lowrank extrapolation: {}", e.what());
+    }
+    nextra = 1;
+    pvector = &grade_storage_;  // compute pair mtp/lowrank: c_ID[1] is the last grade
+    if (comm->me == 0)
+      utils::logmesg(lmp, "mtp/lowrank: extrapolation grade every {} steps from {} (select {}, break {}; "
+                     "selected configurations to {})\n", every_, active_set_file_, select_, break_, dump_file_);
+  }  cutoff_ = pot_->cutoff();
   for (int i = 1; i <= ntypes; ++i)
     for (int j = i; j <= ntypes; ++j) setflag[i][j] = (species_of_type_[i] >= 0 && species_of_type_[j] >= 0) ? 1 : 0;
 }
@@ -218,6 +256,9 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
       }
     }
   }
+  const bool grading = grader_ && update->ntimestep % every_ == 0;
+  if (grading)
+    for (ThreadState &t : threads_) t.grad.reset(*pot_);
   double *f = &atom->f[0][0];  // (nmax, 3), contiguous
   double *va = vflag_atom ? &vatom[0][0] : nullptr;
   const int *ilist = list->ilist;
@@ -228,7 +269,8 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
                              std::to_string(atom->type[ilist[ii]]) + ")"; },
         [&](int ii, int tid) {
           ThreadState &t = threads_[tid];
-          site(ilist[ii], t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va);
+          site(ilist[ii], t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
+               grading ? &t.grad : nullptr);
         });
   } catch (const std::exception &e) {
     error->one(FLERR, "pair_style mtp/lowrank: {}", e.what());
@@ -243,12 +285,80 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
     if (vflag_atom)
       for (size_t q = 0; q < 6 * nall; ++q) va[q] += t.vatom[q];
   }
+  if (grading) extrapolation_grade();
+}
+
+// The configuration's dE/dtheta summed over threads and ranks, its grade, and what the
+// thresholds ask for: write the configuration above `select`, stop above `break`.
+void PairMTPLowRank::extrapolation_grade() {
+  mtp::SiteGradient &g = threads_[0].grad;
+  for (size_t t = 1; t < threads_.size(); ++t) g.add(threads_[t].grad);
+  std::vector<double> local;
+  local.insert(local.end(), g.species.begin(), g.species.end());
+  local.insert(local.end(), g.moment.begin(), g.moment.end());
+  local.insert(local.end(), g.radial.begin(), g.radial.end());
+  std::vector<double> total(local.size());
+  MPI_Allreduce(local.data(), total.data(), int(local.size()), MPI_DOUBLE, MPI_SUM, world);
+  const size_t ns = g.species.size(), nm = g.moment.size();
+  const double grade = grader_->grade(total.data(), total.data() + ns, total.data() + ns + nm);
+  // compute pair sums pvector over ranks (it is meant for partial sums): rank 0 holds it
+  grade_storage_ = comm->me == 0 ? grade : 0.0;
+  if (grade > select_) write_configuration(grade);
+  if (grade > break_)
+    error->all(FLERR, "pair_style mtp/lowrank: extrapolation grade {:.4g} at step {} is above break {}: the "
+               "potential is far outside its training data (configuration appended to {})",
+               grade, update->ntimestep, break_, dump_file_);
+}
+
+// Appends the configuration (element names, positions, cell, grade, step) to dump_file_ as
+// extended XYZ, gathered on rank 0.
+void PairMTPLowRank::write_configuration(double grade) {
+  const int nlocal = atom->nlocal;
+  std::vector<double> mine(5 * size_t(nlocal));
+  for (int i = 0; i < nlocal; ++i) {
+    double *row = &mine[5 * size_t(i)];
+    row[0] = double(atom->tag[i]);
+    row[1] = double(atom->type[i]);
+    row[2] = atom->x[i][0];
+    row[3] = atom->x[i][1];
+    row[4] = atom->x[i][2];
+  }
+  int count = int(mine.size());
+  std::vector<int> counts(comm->nprocs), displs(comm->nprocs, 0);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  std::vector<double> all;
+  if (comm->me == 0) {
+    for (int r = 1; r < comm->nprocs; ++r) displs[r] = displs[r - 1] + counts[r - 1];
+    all.resize(size_t(displs.back()) + counts.back());
+  }
+  MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0, world);
+  if (comm->me != 0) return;
+  const size_t n = all.size() / 5;
+  std::vector<size_t> order(n);
+  for (size_t k = 0; k < n; ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return all[5 * a] < all[5 * b]; });
+  std::ofstream out(dump_file_, std::ios::app);
+  if (!out) error->one(FLERR, "pair_style mtp/lowrank: cannot write {}", dump_file_);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "Lattice=\"%.10g 0 0 %.10g %.10g 0 %.10g %.10g %.10g\" Properties=species:S:1:pos:R:3 "
+                "grade=%.8g step=%lld pbc=\"%c %c %c\"",
+                domain->xprd, domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd, grade,
+                (long long)update->ntimestep, domain->xperiodic ? 'T' : 'F', domain->yperiodic ? 'T' : 'F',
+                domain->zperiodic ? 'T' : 'F');
+  out << n << "\n" << buf << "\n";
+  for (size_t k : order) {
+    const double *row = &all[5 * k];
+    std::snprintf(buf, sizeof buf, "%s %.10f %.10f %.10f", element_of_type_[int(row[1])].c_str(),
+                  row[2] - domain->boxlo[0], row[3] - domain->boxlo[1], row[4] - domain->boxlo[2]);
+    out << buf << "\n";
+  }
 }
 
 // Atom i (local): its site energy from its neighbours inside the cutoff; dV_i/dr_ij onto f
 // (i and j, (nall, 3)), the pair virial -r_ij (x) dV_i/dr_ij into t.virial and, half each,
 // into vatom ((nall, 6) or nullptr), as ev_tally_xyz would.
-void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va) {
+void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va, mtp::SiteGradient *grad) {
   double **x = atom->x;
   const int *type = atom->type;
   const int si = species_of_type_[type[i]];
@@ -276,7 +386,7 @@ void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va) {
     t.rij[3 * n + 2] = dz;
     ++n;
   }
-  const double vi = t.site->compute(si, n, t.rij.data(), t.ntypes.data(), t.dv.data(), nullptr);
+  const double vi = t.site->compute(si, n, t.rij.data(), t.ntypes.data(), t.dv.data(), grad);
   if (short_range_error_) {
     const mtp::ShortRangeTally tally = t.site->take_short_range();
     if (tally.sites) {

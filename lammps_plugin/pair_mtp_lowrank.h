@@ -12,9 +12,13 @@
 
 #include "pair.h"
 
+#include <string>
+
+#include "mtp/site_evaluator.h"
+
 namespace mtp {
 class Potential;
-class SiteEvaluator;
+class ExtrapolationGrader;
 }  // namespace mtp
 
 namespace LAMMPS_NS {
@@ -41,18 +45,28 @@ class PairMTPLowRank : public Pair {
     std::vector<double> f, vatom;      // (nall, 3), (nall, 6): buffers when threads > 1
     double energy = 0.0;
     double virial[6] = {0, 0, 0, 0, 0, 0};
+    mtp::SiteGradient grad;            // dE/dtheta of this thread's atoms (extrapolation steps)
     ThreadState();
     ~ThreadState();
     ThreadState(ThreadState &&) noexcept;
   };
   void allocate();
   void ensure_threads(int n);
-  void site(int i, ThreadState &t, double *f, double *vatom);  // one atom: energy, forces, virial
+  void site(int i, ThreadState &t, double *f, double *vatom, mtp::SiteGradient *grad);
+  void extrapolation_grade();          // after the sites of a grading step
+  void write_configuration(double grade);
   std::unique_ptr<mtp::Potential> pot_;
   std::vector<ThreadState> threads_;
   std::vector<int> species_of_type_;  // (ntypes + 1): LAMMPS type -> species, -1 for NULL
   double cutoff_ = 0.0;
   bool short_range_error_ = false;  // pair_style ... short_range error
+  // pair_style ... extrapolation FILE [every N] [select S] [break B] [dump FILE]
+  std::string active_set_file_, dump_file_ = "extrapolative.xyz";
+  int every_ = 1;
+  double select_ = 2.0, break_ = 10.0;
+  std::unique_ptr<mtp::ExtrapolationGrader> grader_;
+  std::vector<std::string> element_of_type_;  // (ntypes + 1)
+  double grade_storage_ = 0.0;
 };
 
 }  // namespace LAMMPS_NS

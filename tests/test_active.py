@@ -212,3 +212,41 @@ def test_ase_calculator_gives_per_atom_grades(full_pot):
     atoms.get_potential_energy()
     np.testing.assert_allclose(atoms.arrays["grade"], active.atom_grades(atoms), rtol=1e-12)
     assert atoms.info["grade"] == atoms.arrays["grade"].max()
+
+
+@pytest.mark.parametrize("fmt,nprocs", [("full", 1), ("mf", 1), ("full", 2), ("mf", 2)])
+def test_lammps_grades_match_python(full_pot, fmt, nprocs, tmp_path):
+    """pair_style mtp/lowrank extrapolation: the grade LAMMPS computes (compute pair, c_g[1])
+    equals the Python one to 1e-8; above `select` the configuration is written as extended XYZ
+    with element names; above `break` the run stops with a message."""
+    import ase.io
+
+    from lammps_runner import run, setup_block, write_data
+
+    pot = full_pot if fmt == "full" else full_pot.to_mf(2)
+    pot.save(tmp_path / "pot.mtp", mlip_compatible=False)
+    active = ActiveSet.fit(pot, configurations(3 * ParameterCoordinates(pot).dimension, seed=41))
+    active.save_for_lammps(tmp_path / "as.txt")
+    atoms = configurations(1, seed=42)[0].repeat((2, 2, 1))
+    atoms.set_cell(atoms.cell * 0.85, scale_atoms=True)
+    write_data(tmp_path / "data.lmp", atoms, ["Li", "Na"])
+    from lammps_runner import read_data
+    expected = active.grade(read_data(tmp_path / "data.lmp", ["Li", "Na"]))
+    assert expected > 1.0
+    head = setup_block("pot.mtp", ["Li", "Na"]).replace(
+        "pair_style mtp/lowrank", f"pair_style mtp/lowrank extrapolation as.txt select 1.0 break {10 * expected:g} "
+        "dump picked.xyz")
+    script = head + 'compute g all pair mtp/lowrank\nthermo_style custom step pe c_g[1]\nrun 0\nprint "GRADE $(c_g[1]:%.17g)"\n'
+    _, out = run(tmp_path, script, nprocs=nprocs)
+    grade = float(next(l for l in out.splitlines() if l.startswith("GRADE")).split()[1])
+    assert grade == pytest.approx(expected, rel=1e-8)
+    picked = ase.io.read(tmp_path / "picked.xyz", ":")
+    assert len(picked) == 1 and sorted(set(picked[0].get_chemical_symbols())) == ["Li", "Na"]
+    assert picked[0].info["grade"] == pytest.approx(expected, rel=1e-6) and len(picked[0]) == len(atoms)
+    strict = head.replace(f"break {10 * expected:g}", f"break {0.5 * expected:g}").replace("select 1.0", "select 0.1")
+    code, out = run(tmp_path, strict + "run 0\n", check=False)
+    assert code != 0 and "is above break" in out
+    other = tmp_path / "other.mtp"
+    pot.replace(moment_coeffs=pot.moment_coeffs * 1.5).save(other, mlip_compatible=False)
+    code, out = run(tmp_path, head.replace("pot.mtp", "other.mtp") + "run 0\n", check=False)
+    assert code != 0 and "different potential" in out

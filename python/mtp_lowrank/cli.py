@@ -201,6 +201,9 @@ def _grade(args):
 
     pot = _load(args.potential, args.species)
     active = _active_set(args, pot)
+    if args.lammps:
+        active.save_for_lammps(args.lammps)
+        print(f"{args.lammps}: the active set for `pair_style mtp/lowrank extrapolation {args.lammps} ...`")
     if not args.data:
         return
     images = load_images(args.data, species=pot.cfg_species)
@@ -307,6 +310,8 @@ def _parser():
                    help="with --fit: rows of whole configurations (MLIP's default) or of atoms' neighbourhoods "
                    "(per-atom grades)")
     p.add_argument("-o", "--output", help="write the configurations with info['grade'] (extended XYZ)")
+    p.add_argument("--lammps", metavar="FILE", help="also write the active set for LAMMPS (pair_style mtp/lowrank "
+                   "extrapolation FILE ...; configuration mode)")
     p.add_argument("--select", type=float, default=2.0, help="threshold counted as 'select' (default 2)")
     p.add_argument("--stop", type=float, default=10.0, help="threshold counted as 'break' (default 10)")
     p.add_argument("--species", nargs="+", metavar="EL", help=SPECIES_HELP)

@@ -1,0 +1,85 @@
+#include "mtp/extrapolation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "mtp/errors.h"
+
+namespace mtp {
+
+std::vector<double> parameter_checksums(const Potential& pot) {
+  std::vector<double> theta(pot.species_coeffs());
+  theta.insert(theta.end(), pot.moment_coeffs().begin(), pot.moment_coeffs().end());
+  const auto& c = pot.radial_coeffs().pair_table();
+  theta.insert(theta.end(), c.begin(), c.end());
+  double s = 0.0, s2 = 0.0, sk = 0.0;
+  const double n = double(theta.size());
+  for (size_t k = 0; k < theta.size(); ++k) {
+    s += theta[k];
+    s2 += theta[k] * theta[k];
+    sk += double(k + 1) * theta[k] / n;
+  }
+  return {s, s2, sk};
+}
+
+ExtrapolationGrader::ExtrapolationGrader(const std::string& path, const Potential& pot)
+    : n_species_(pot.n_species()), n_moment_(pot.n_basis_functions()) {
+  std::ifstream in(path);
+  if (!in) throw FileError(path, 0, "cannot open the active-set file");
+  std::string line;
+  int lineno = 0;
+  auto next = [&](const char* what) {
+    if (!std::getline(in, line)) throw FileError(path, lineno, std::string("ends before ") + what);
+    ++lineno;
+    return std::istringstream(line);
+  };
+  if (next("the header").str().rfind("mtp-lowrank active set 1", 0) != 0)
+    throw FileError(path, 1, "not an mtp-lowrank active-set file for LAMMPS (write one with "
+                             "`mtp-lowrank grade ... --lammps FILE`)");
+  std::string key, mode;
+  next("mode") >> key >> mode;
+  if (key != "mode" || mode != "configuration")
+    throw FileError(path, lineno, "only configuration-mode active sets are read here, got '" + mode + "'");
+  next("rows") >> key >> rows_;
+  next("columns") >> key >> cols_;
+  const int expected = n_species_ + n_moment_ + int(pot.radial_coeffs().pair_table().size());
+  if (rows_ != expected)
+    throw FileError(path, lineno - 1, "has " + std::to_string(rows_) + " parameter rows, the potential " +
+                                          std::to_string(expected) + ": it belongs to another potential");
+  double sums[3];
+  next("checksums") >> key >> sums[0] >> sums[1] >> sums[2];
+  const std::vector<double> mine = parameter_checksums(pot);
+  for (int q = 0; q < 3; ++q)
+    if (std::abs(mine[q] - sums[q]) > 1e-9 * (std::abs(sums[q]) + 1e-300) + 1e-12)
+      throw FileError(path, lineno, "was computed for a different potential (parameter checksums differ): "
+                                    "recompute it for this one");
+  m_.resize(size_t(rows_) * cols_);
+  for (int r = 0; r < rows_; ++r) {
+    std::istringstream row = next("the matrix");
+    for (int c = 0; c < cols_; ++c)
+      if (!(row >> m_[size_t(r) * cols_ + c]))
+        throw FileError(path, lineno, "matrix row " + std::to_string(r) + " has fewer than " +
+                                          std::to_string(cols_) + " numbers");
+  }
+}
+
+double ExtrapolationGrader::grade(const double* species, const double* moment, const double* radial) const {
+  std::vector<double> out(cols_, 0.0);
+  auto add = [&](const double* g, int n, int row0) {
+    for (int k = 0; k < n; ++k) {
+      if (g[k] == 0.0) continue;
+      const double* mr = &m_[size_t(row0 + k) * cols_];
+      for (int c = 0; c < cols_; ++c) out[c] += g[k] * mr[c];
+    }
+  };
+  add(species, n_species_, 0);
+  add(moment, n_moment_, n_species_);
+  add(radial, rows_ - n_species_ - n_moment_, n_species_ + n_moment_);
+  double gmax = 0.0;
+  for (double v : out) gmax = std::max(gmax, std::abs(v));
+  return gmax;
+}
+
+}  // namespace mtp
