@@ -200,7 +200,7 @@ PIPELINE = [
     ("energies emphasised (w_f 0.003), continued from stage 2", {"weights": "balanced", "warm_start": False,
                                                                  "radial_floor": "data", "force_weight": 0.003,
                                                                  "init_run": "{kind}_floor_bal_warm_s{seed}"},
-     {"mf": 200}),
+     {"mf": 200, "tf": 150}),
 ]
 
 
