@@ -93,7 +93,7 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         m["init"] = str(source)
         # the same kind: keep its trained linear parameters; compressed from another kind (its C
         # changes, e.g. from the MF to TF): refit them
-        opt["linear_init"] = source.parent.name.split("_")[0] != kind
+        opt["linear_init"] = source.parent.name.split("_")[0] != kind and not source.name.startswith("rmf_init")
     cfg["output"]["directory"] = str(run_dir(out, level, kind, seed, args))
     return cfg
 
@@ -101,15 +101,45 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
 def warm_start_source(args, out: Path, level: int, kind: str, seed: int) -> Path:
     """--warm-start: the best validation iterate of a run with the paper's uniform weights (same
     split, smoothness and seed; with or without floors, which change nothing on the training
-    data): the same kind's if it exists, else (TF, MFRA) the MF run's, else the base run's;
-    initial_potential compresses it to the kind's format (MFRA: to rank 1). R-MF starts from
-    the base (a rank-6 truncation of the rank-5 MF would have a zero singular value)."""
+    data): the same kind's if it exists, else (TF, MFRA, R-MF) the MF run's, else the base
+    run's; initial_potential compresses it to the kind's format (MFRA: to rank 1). R-MF takes
+    the rank-5 MF padded to rank 6 (padded_for_rmf), keeping its linear parameters."""
     plain = argparse.Namespace(**dict(vars(args), weights="paper", warm_start=False, radial_floor=None))
-    for source in (kind, "mf", "base") if kind in ("tf", "mfra") else (kind, "base"):
+    for source in (kind, "mf", "base") if kind in ("tf", "mfra", "rmf") else (kind, "base"):
         path = run_dir(out, level, source, seed, plain) / "best_validation.mtp"
         if path.exists():
-            return path
+            return padded_for_rmf(path, out / f"rmf_init_l{level}_s{seed}.mtp", seed) if kind == "rmf" and source == "mf" \
+                else path
     raise SystemExit(f"--warm-start: no {run_dir(out, level, 'base', seed, plain)}/best_validation.mtp yet")
+
+
+def padded_for_rmf(path: Path, dest: Path, seed: int, rank: int = 6) -> Path:
+    """The rank-5 MF at `path` as a rank-6 point of the fixed-rank manifold R-MF needs: its SVD
+    plus a sixth component at 1e-3 of the fifth singular value along random orthogonal
+    directions (a zero singular value is not on the manifold). Written once to `dest`."""
+    if dest.exists():
+        return dest
+    import numpy as np
+
+    from mtp_lowrank import Potential
+
+    pot = Potential.load(path, species=SPECIES)
+    u, v = pot.factors
+    qu, ru = np.linalg.qr(u)
+    qv, rv = np.linalg.qr(v)
+    a, sig, bt = np.linalg.svd(ru @ rv.T)
+    uu, vv = qu @ a, qv @ bt.T
+    rng = np.random.default_rng(seed)
+    extra_u = rng.normal(size=(u.shape[0], 1))
+    extra_v = rng.normal(size=(v.shape[0], 1))
+    extra_u -= uu @ (uu.T @ extra_u)
+    extra_v -= vv @ (vv.T @ extra_v)
+    extra_u /= np.linalg.norm(extra_u)
+    extra_v /= np.linalg.norm(extra_v)
+    s6 = 1e-3 * sig[-1]
+    factors = [np.hstack([uu * sig, extra_u * s6]), np.hstack([vv, extra_v])]
+    pot.replace(factors=factors, ranks=[rank]).save(dest, mlip_compatible=False)
+    return dest
 
 
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
