@@ -97,7 +97,10 @@ def write_readme(out: Path, shipped: dict, snap: dict) -> None:
              "`../shared/data/nbmotaw/train.xyz` (seed 0, 528 configurations), never trained on. "
              "SNAP: the published potential on the same cells (energies after per-element offsets "
              "fitted on the training split). Every file names its species (Nb Mo Ta W) and carries "
-             "radial floors (`radial_floor`, our extension): `pair_coeff * * base.mtp Nb Mo Ta W`.", "",
+             "radial floors (`radial_floor`, our extension): `pair_coeff * * base.mtp Nb Mo Ta W`. "
+             "How they were made, what holds of the paper's claims, and how they behave outside the data: "
+             "`../study/findings.md`. Unfinished runs were stopped at a checkpoint and continue with "
+             "`python examples/training/nbmotaw_study.py --pipeline --threads 1`.", "",
              "| file | model | radial params | from run | iteration | finished | E val (meV/atom) | F val (meV/A) |",
              "|---|---|---|---|---|---|---|---|"]
     for kind, s in shipped.items():
