@@ -25,9 +25,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent / "training"))
+
+from model_kinds import KINDS, apply_kind  # noqa: E402
 
 STAGES = ("configs", "label", "dataset", "train", "npt", "report")
-KINDS = ("base", "mf", "rmf", "mfra", "tf")
 
 
 def atomic_write_xyz(path: Path, frames) -> None:
@@ -95,8 +97,7 @@ def stage_dataset(args, out: Path) -> None:
 def train_config(args, out: Path, kind: str) -> dict:
     """Level 16, R_cut 5 A, N_b 8 (the paper's FLiNaK models); radial floors and a ZBL core
     from the data; the compressed kinds at about 50% of the base radial parameters
-    (N_T = 4, N_f = 4, N_b = 8: base 512; MF r 5: 240; R-MF r 6: 252; MFRA 1 -> 5; TF (4, 4, 8): 272,
-    keeping the last TT rank at N_b as the NbMoTaW study found necessary)."""
+    (examples/training/model_kinds.py, shared with the NbMoTaW study)."""
     cfg = {
         "data": {"train": str(out / "data" / "all.xyz"), "validation_fraction": 0.1, "seed": args.seed,
                  "species": ["Li", "Na", "K", "F"]},
@@ -106,18 +107,7 @@ def train_config(args, out: Path, kind: str) -> dict:
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads},
         "output": {"directory": str(out / "runs" / kind), "checkpoint_every": 20, "validation_every": 20},
     }
-    m, opt = cfg["model"], cfg["optimizer"]
-    if kind == "mf":
-        m.update(representation="mf", rank=5)
-    elif kind == "rmf":
-        m.update(representation="mf", rank=6)
-        opt["method"] = "rmf"
-    elif kind == "mfra":
-        m["representation"] = "mf"
-        opt.update(method="mfra", r_max=5, delta_r=1, s=args.mfra_every)
-    elif kind == "tf":
-        m.update(representation="tt", ranks=[4, 4, 8])
-    return cfg
+    return apply_kind(cfg, kind, args.mfra_every)
 
 
 def stage_train(args, out: Path) -> None:

@@ -18,12 +18,7 @@ metrics.jsonl, checkpoints, potential.mtp, report.json): the study reuses the tr
 mtp_lowrank.training.run, and `--continue` resumes each unfinished run exactly from its checkpoint.
 A run with report.json is done and is skipped.
 
-Ranks (N_T = 4, N_f = 4, N_b = 8 at level 16; base 512 radial parameters):
-  MF r = 5: 5 (16 + 32) = 240 (47%);  R-MF r = 6: manifold dimension 6 (48 - 6) = 252 (49%);
-  MFRA r: 1 -> 5 (240);  TF (4, 4, 8): 4*4 + 4*4*4 + 4*4*8 + 8*8 = 272 (53%);  FT: MF r = 5.
-TF keeps the last rank at N_b = 8: (4, 6, 4) (240, 47%) truncates the (N_T N_T N_f) x N_b unfolding
-to 4 of its 8 directions, and the trained MF compressed so scores 3747 meV/atom before retraining
-(150 validation cells), against 23 meV/atom for (4, 4, 8).
+Ranks of the kinds: model_kinds.py; FT is MF r = 5 started from the base.
 """
 
 from __future__ import annotations
@@ -37,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from model_kinds import apply_kind  # noqa: E402
 from study_report import write_ood_report, write_report  # noqa: E402
 
 SPECIES = ["Nb", "Mo", "Ta", "W"]
@@ -68,17 +64,8 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
     cfg["loss"]["radial_smoothness"] = args.smoothness
     if args.split != "standard":   # out-of-domain study: train and validate on the kept cells only
         cfg["data"]["select"] = ood_split(args, out)["kept"]
+    apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every)
     m, opt = cfg["model"], cfg["optimizer"]
-    if kind in ("mf", "ft"):
-        m.update(representation="mf", rank=5)
-    elif kind == "rmf":
-        m.update(representation="mf", rank=6)
-        opt["method"] = "rmf"
-    elif kind == "mfra":
-        m["representation"] = "mf"
-        opt.update(method="mfra", r_max=5, delta_r=1, s=args.mfra_every)
-    elif kind == "tf":
-        m.update(representation="tt", ranks=[4, 4, 8])
     if kind == "ft":  # compress the converged base of the same seed, then train in compressed form
         m["init"] = str(run_dir(out, level, "base", seed, args) / "potential.mtp")
     if getattr(args, "init_run", None):   # continue from another run of the study (e.g. with other weights)

@@ -29,7 +29,7 @@ def main():
 
     from mtp_lowrank import Potential
     from mtp_lowrank.training import Loss, errors, fit_linear, train_bfgs
-    from mtp_lowrank.training.data import shortest_pair_distances
+    from mtp_lowrank.training.run import radial_floors
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(HERE.parents[2] / "shared" / "data" / "nbmotaw" / "train.xyz"))
@@ -45,7 +45,7 @@ def main():
     test = [images[k] for k in sorted(short)]
     train = [kept[k] for k in np.random.default_rng(0).choice(len(kept), args.train, replace=False)]
     start = fit_linear(Potential.from_level(args.level, SPECIES, 2.0, 5.0, seed=0), train)
-    floor = np.maximum(shortest_pair_distances(train, SPECIES, 5.0), 2.0)
+    floor = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, start, train, SPECIES)
     lines = [f"level {args.level}, {len(train)} training cells (no pair < 2.35 A), {len(test)} test cells "
              f"(a pair < 2.35 A), {args.iterations} BFGS iterations", f"floors (A): {np.round(floor, 3).tolist()}"]
     print(lines[-1], flush=True)

@@ -50,9 +50,9 @@ def pushed_pairs(cells, distance: float, rng):
 
 
 def floor_variants(pot, train):
-    from mtp_lowrank.training.data import shortest_pair_distances
+    from mtp_lowrank.training.run import radial_floors
 
-    data = np.maximum(shortest_pair_distances(train, SPECIES, pot.max_dist), pot.min_dist)
+    data = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, pot, train, SPECIES)
     own = np.diag(data)
     like = np.where(np.eye(4, dtype=bool), data, 0.5 * (own[:, None] + own[None, :]))
     return {"as stored": pot, "no floors": pot.with_radial_floor([]), "floors: data": pot.with_radial_floor(data),

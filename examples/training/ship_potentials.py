@@ -19,8 +19,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 SPECIES = ["Nb", "Mo", "Ta", "W"]
@@ -48,7 +46,7 @@ def main():
 
     from mtp_lowrank import Potential
     from mtp_lowrank.training import errors, split
-    from mtp_lowrank.training.data import shortest_pair_distances
+    from mtp_lowrank.training.run import radial_floors
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kinds", nargs="+", default=list(LABEL), choices=list(LABEL))
@@ -68,7 +66,7 @@ def main():
             pot = Potential.load(path, species=SPECIES)
             if pot.radial_floor is None:
                 if floors is None:
-                    floors = np.maximum(shortest_pair_distances(train, SPECIES, pot.max_dist), pot.min_dist)
+                    floors = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, pot, train, SPECIES)
                 pot = pot.with_radial_floor(floors)
             e = errors(pot, val)
             score = max(e["all"]["energy_meV_per_atom"]["rmse"] / e_snap, e["all"]["forces_meV_per_A"]["rmse"] / f_snap)
