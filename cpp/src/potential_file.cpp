@@ -458,14 +458,13 @@ void write_potential(const Potential& pot, std::ostream& out, bool with_species)
   const bool lowrank = rc.format() != RadialFormat::Full;
   const RepulsiveCore& core = pot.repulsive_core();
   const bool floors = !b.floor.empty();
-  if (floors && !lowrank && !with_species)
-    throw InputError("this potential has radial floors (radial_floor), which MLIP cannot read: write it "
-                     "with our extension (mlip_compatible=False)");
-  if (core.enabled() && !lowrank && !with_species)
-    throw InputError("this potential has a repulsive core (core = zbl), which MLIP cannot read: write it "
+  // Our extensions of a full potential that an MLIP-compatible file cannot carry.
+  const char* extension = floors ? "radial floors (radial_floor)" : core.enabled() ? "a repulsive core (core = zbl)" : nullptr;
+  if (extension && !lowrank && !with_species)
+    throw InputError(std::string("this potential has ") + extension + ", which MLIP cannot read: write it "
                      "with our extension (mlip_compatible=False)");
   out << "MTP\nversion = 1.1.0\n";
-  if (lowrank || floors || core.enabled() || (with_species && !pot.species_names().empty())) out << "lowrank_version = 1\n";
+  if (lowrank || extension || (with_species && !pot.species_names().empty())) out << "lowrank_version = 1\n";
   out << "potential_name = " << pot.name() << "\n";
   if (b.scaling != 1.0) out << "scaling = " << num(b.scaling) << "\n";
   out << "species_count = " << s.n_species << "\n";

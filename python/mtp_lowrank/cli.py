@@ -207,17 +207,18 @@ def _grade(args):
     if not args.data:
         return
     images = load_images(args.data, species=pot.cfg_species)
-    grades = active.grades(images)
+    per_atom = [active.atom_grades(a) for a in images] if active.mode == "neighbourhood" else None
+    grades = np.array([g.max() for g in per_atom]) if per_atom is not None else active.grades(images)
     print(f"{len(images)} configurations: max grade {grades.max():.3g}, median {np.median(grades):.3g}; "
           f"> 1: {np.sum(grades > 1)}, > {args.select:g}: {np.sum(grades > args.select)}, "
           f"> {args.stop:g}: {np.sum(grades > args.stop)}")
     if args.output:
         import ase.io
 
-        for a, g in zip(images, grades):
+        for k, (a, g) in enumerate(zip(images, grades)):
             a.info["grade"] = float(g)
-            if active.mode == "neighbourhood":
-                a.arrays["grade"] = active.atom_grades(a)
+            if per_atom is not None:
+                a.arrays["grade"] = per_atom[k]
         ase.io.write(args.output, images, format="extxyz")
         print(f"wrote {args.output} (grade in each configuration's info)")
 

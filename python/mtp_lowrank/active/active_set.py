@@ -20,6 +20,17 @@ from .maxvol import maxvol_rows, swap_in
 __all__ = ["ActiveSet"]
 
 
+def _stacked_rows(coords: ParameterCoordinates, images, mode: str):
+    """(rows, owners) of `images`: configuration mode one row per configuration, owners (n, 1)
+    its index; neighbourhood mode one row per atom, owners (n_atoms, 2) = (configuration, atom)."""
+    if mode == "configuration":
+        return coords.rows(images), np.arange(len(images))[:, None]
+    ev = coords.full.evaluator()
+    per = [coords.site_rows(a, ev) for a in images]
+    owners = np.array([(k, i) for k, r in enumerate(per) for i in range(len(r))], dtype=int).reshape(-1, 2)
+    return np.vstack(per), owners
+
+
 class ActiveSet:
     """Rows A (k x k) of the training configurations chosen by MaxVol, in the k independent
     directions of the parameters (`directions`, m x k orthonormal): the energy has exact
@@ -55,19 +66,14 @@ class ActiveSet:
         if mode not in cls.MODES:
             raise ValueError(f"active-set mode must be one of {cls.MODES}, got {mode!r}")
         coords = ParameterCoordinates(potential)
-        if mode == "configuration":
-            rows, origin = coords.rows(images), [int(k) for k in range(len(images))]
-        else:
-            ev = coords.full.evaluator()
-            per = [coords.site_rows(a, ev) for a in images]
-            rows = np.vstack(per)
-            origin = [[k, i] for k, r in enumerate(per) for i in range(len(r))]
+        rows, owners = _stacked_rows(coords, images, mode)
         _, s, vt = np.linalg.svd(rows, full_matrices=False)
         k = int(np.sum(s > s[0] * 1e-12))
         directions = vt[:k].T
         projected = rows @ directions
         idx = maxvol_rows(projected, tol)
-        return cls(potential, projected[idx], directions, [origin[j] for j in idx], coords, mode)
+        sources = [int(o[0]) for o in owners[idx]] if mode == "configuration" else owners[idx].tolist()
+        return cls(potential, projected[idx], directions, sources, coords, mode)
 
     # ---- grades -----------------------------------------------------------------------------
     def grade_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -88,9 +94,16 @@ class ActiveSet:
 
     def grades(self, images) -> np.ndarray:
         """One grade per configuration."""
-        if self.mode == "neighbourhood":
-            return np.array([self.grade(a) for a in images])
-        return self.grade_rows(self.coordinates.rows(images))
+        return self._graded(images)[3]
+
+    def _graded(self, images):
+        """(rows, owners, row grades, configuration grades) of `images` (rows and owners as
+        _stacked_rows; a configuration's grade is the largest of its rows')."""
+        rows, owners = _stacked_rows(self.coordinates, images, self.mode)
+        row_grades = self.grade_rows(rows)
+        grades = np.zeros(len(images))
+        np.maximum.at(grades, owners[:, 0], row_grades)
+        return rows, owners, row_grades, grades
 
     # ---- selection --------------------------------------------------------------------------
     def select(self, candidates, threshold: float = 1.0, tol: float = 1.001, max_count: int | None = None):
@@ -98,16 +111,8 @@ class ActiveSet:
         (D-optimal, so near-duplicates are not all taken), among those with grade > threshold.
         Returns (indices into `candidates`, their grades). The active set itself is unchanged;
         refit after training on the new data."""
-        if self.mode == "configuration":
-            rows = self.coordinates.rows(candidates)
-            owner = np.arange(len(candidates))
-        else:
-            per = [self.coordinates.site_rows(a) for a in candidates]
-            rows = np.vstack(per)
-            owner = np.concatenate([np.full(len(r), k) for k, r in enumerate(per)])
-        row_grades = self.grade_rows(rows)
-        grades = np.zeros(len(candidates))
-        np.maximum.at(grades, owner, row_grades)
+        rows, owners, row_grades, grades = self._graded(candidates)
+        owner = owners[:, 0]
         pool = np.flatnonzero(row_grades > threshold)
         if not len(pool):
             return np.array([], dtype=int), grades[:0]

@@ -3,7 +3,8 @@
 The first active set comes from teneva.maxvol (greedy start by pivoted LU, then row swaps until
 no swap grows |det A| by more than the factor `tol`). Adding candidates to an existing active
 set needs a warm start from that set, which teneva.maxvol does not take, so `swap_in` runs the
-same swap iteration from the given rows (Sherman-Morrison updates of B = rows A^-1)."""
+same swap iteration from the given rows, recomputing B = rows A^-1 exactly after each swap
+(the active sets are a few hundred rows square)."""
 
 from __future__ import annotations
 
