@@ -56,3 +56,26 @@ def test_bfgs_keeps_pace_with_scipy_on_an_mtp_loss():
     ours = bfgs(loss, student.parameter_vector(), max_iter=40)[0].best_f
     theirs = minimize(loss, student.parameter_vector(), jac=True, method="BFGS", options={"maxiter": 40}).fun
     assert ours < 1.5 * theirs, (ours, theirs)
+
+
+def test_ctrl_c_before_the_iteration_record_exists_is_still_reported(monkeypatch):
+    """Ctrl-C right after an accepted step, before its history record is made: the callback
+    still sees that iteration once, and the history agrees with the state (the race the
+    subprocess Ctrl-C test hit on a loaded machine: a repeated record, the last one missing)."""
+    from mtp_lowrank.training import bfgs as module
+
+    made = {"n": 0}
+    original = module._record
+
+    def interrupting(state, step):
+        made["n"] += 1
+        if made["n"] == 3:
+            raise KeyboardInterrupt
+        return original(state, step)
+
+    monkeypatch.setattr(module, "_record", interrupting)
+    seen = []
+    state, message = module.bfgs(lambda x: (float(x @ x), 2 * x), np.full(4, 3.0), max_iter=50,
+                                 callback=lambda r: seen.append(r["iteration"]))
+    assert message == "interrupted" and state.iteration == 3
+    assert seen == [1, 2, 3] and [h["iteration"] for h in state.history] == [1, 2, 3]

@@ -122,8 +122,7 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
             if state.f < state.best_f:
                 state.best_f, state.best_x = state.f, state.x.copy()
             state.seconds = time.perf_counter() - t0
-            record = {"iteration": state.iteration, "loss": state.f,
-                      "grad_norm": float(np.linalg.norm(state.g)), "step": t, "seconds": state.seconds}
+            record = _record(state, t)
             state.history.append(record)
             if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
                 on_checkpoint(state)
@@ -138,8 +137,10 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
     except KeyboardInterrupt:
         message = "interrupted"
         # Ctrl-C between an accepted step and its report: report it, so the records and the
-        # checkpoint agree on the last iteration
+        # checkpoint agree on the last iteration (its history record may not exist yet either)
         if callback is not None and reported < state.iteration:
+            if not state.history or state.history[-1]["iteration"] != state.iteration:
+                state.history.append(_record(state, float("nan")))
             try:
                 callback(dict(state.history[-1], interrupted=True))
             except KeyboardInterrupt:
@@ -147,6 +148,12 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
         if on_checkpoint is not None:
             on_checkpoint(state)
     return state, message
+
+
+def _record(state: BFGSState, step: float) -> dict:
+    """The history record of the iteration `state` is at (step: the line-search step length)."""
+    return {"iteration": state.iteration, "loss": state.f, "grad_norm": float(np.linalg.norm(state.g)),
+            "step": step, "seconds": state.seconds}
 
 
 class _Cached:
