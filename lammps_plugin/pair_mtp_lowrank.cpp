@@ -256,9 +256,19 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
       }
     }
   }
-  const bool grading = grader_ && update->ntimestep % every_ == 0;
+  // Grading steps: every `every` steps, and when fix pair asks for per-atom grades.
+  const bool grading = grader_ && (update->ntimestep % every_ == 0 || grade_flag_);
+  const bool per_atom = grading && grader_->neighbourhood();
   if (grading)
-    for (ThreadState &t : threads_) t.grad.reset(*pot_);
+    for (ThreadState &t : threads_) {
+      t.grad.reset(*pot_);
+      t.scratch.resize(grader_->columns());
+      if (per_atom && !t.site_grades) t.site_grades = std::make_unique<mtp::SiteGrades>(*grader_, pot_->n_species());
+    }
+  if (per_atom) {
+    if (atom_grades_.size() < size_t(atom->nmax)) atom_grades_.resize(atom->nmax);
+    std::fill(atom_grades_.begin(), atom_grades_.begin() + atom->nlocal, 0.0);
+  }
   double *f = &atom->f[0][0];  // (nmax, 3), contiguous
   double *va = vflag_atom ? &vatom[0][0] : nullptr;
   const int *ilist = list->ilist;
@@ -269,12 +279,19 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
                              std::to_string(atom->type[ilist[ii]]) + ")"; },
         [&](int ii, int tid) {
           ThreadState &t = threads_[tid];
-          site(ilist[ii], t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
+          const int i = ilist[ii];
+          if (per_atom) t.grad.reset(*pot_);  // this atom's dV_i/dtheta alone
+          site(i, t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
                grading ? &t.grad : nullptr);
+          const int si = species_of_type_[atom->type[i]];
+          if (per_atom && si >= 0) t.site_grades->add(si, t.grad, i, atom_grades_.data());
         });
+    if (per_atom)
+      for (ThreadState &t : threads_) t.site_grades->flush(atom_grades_.data());
   } catch (const std::exception &e) {
     error->one(FLERR, "pair_style mtp/lowrank: {}", e.what());
   }
+  atom_grades_current_ = per_atom;
   // Partial sums in thread order: the same result for any scheduling.
   for (const ThreadState &t : threads_) {
     if (eflag_global) eng_vdwl += t.energy;
@@ -288,21 +305,33 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
   if (grading) extrapolation_grade();
 }
 
-// The configuration's dE/dtheta summed over threads and ranks, its grade, and what the
-// thresholds ask for: write the configuration above `select`, stop above `break`.
+// The grade of this step: configuration mode, of dE/dtheta summed over threads and ranks;
+// neighbourhood mode, the largest atom grade over the ranks. Then the thresholds.
 void PairMTPLowRank::extrapolation_grade() {
-  mtp::SiteGradient &g = threads_[0].grad;
-  for (size_t t = 1; t < threads_.size(); ++t) g.add(threads_[t].grad);
-  std::vector<double> local;
-  local.insert(local.end(), g.species.begin(), g.species.end());
-  local.insert(local.end(), g.moment.begin(), g.moment.end());
-  local.insert(local.end(), g.radial.begin(), g.radial.end());
-  std::vector<double> total(local.size());
-  MPI_Allreduce(local.data(), total.data(), int(local.size()), MPI_DOUBLE, MPI_SUM, world);
-  const size_t ns = g.species.size(), nm = g.moment.size();
-  const double grade = grader_->grade(total.data(), total.data() + ns, total.data() + ns + nm);
+  double grade = 0.0;
+  if (grader_->neighbourhood()) {
+    double mine = 0.0;
+    for (int i = 0; i < atom->nlocal; ++i) mine = std::max(mine, atom_grades_[i]);
+    MPI_Allreduce(&mine, &grade, 1, MPI_DOUBLE, MPI_MAX, world);
+  } else {
+    mtp::SiteGradient &g = threads_[0].grad;
+    for (size_t t = 1; t < threads_.size(); ++t) g.add(threads_[t].grad);
+    std::vector<double> local;
+    local.insert(local.end(), g.species.begin(), g.species.end());
+    local.insert(local.end(), g.moment.begin(), g.moment.end());
+    local.insert(local.end(), g.radial.begin(), g.radial.end());
+    std::vector<double> total(local.size());
+    MPI_Allreduce(local.data(), total.data(), int(local.size()), MPI_DOUBLE, MPI_SUM, world);
+    const size_t ns = g.species.size(), nm = g.moment.size();
+    grade = grader_->grade(total.data(), total.data() + ns, total.data() + ns + nm, threads_[0].scratch.data());
+  }
   // compute pair sums pvector over ranks (it is meant for partial sums): rank 0 holds it
   grade_storage_ = comm->me == 0 ? grade : 0.0;
+  apply_thresholds(grade);
+}
+
+// Above `select` the configuration is appended to the dump file; above `break` the run stops.
+void PairMTPLowRank::apply_thresholds(double grade) {
   if (grade > select_) write_configuration(grade);
   if (grade > break_)
     error->all(FLERR, "pair_style mtp/lowrank: extrapolation grade {:.4g} at step {} is above break {}: the "
@@ -310,18 +339,39 @@ void PairMTPLowRank::extrapolation_grade() {
                grade, update->ntimestep, break_, dump_file_);
 }
 
-// Appends the configuration (element names, positions, cell, grade, step) to dump_file_ as
-// extended XYZ, gathered on rank 0.
+void *PairMTPLowRank::extract(const char *name, int &dim) {
+  dim = 0;
+  if (strcmp(name, "grade_flag") != 0) return nullptr;
+  if (!grader_ || !grader_->neighbourhood())
+    error->all(FLERR, "pair_style mtp/lowrank: per-atom grades need 'pair_style mtp/lowrank extrapolation FILE' "
+               "with a neighbourhood-mode active set (mtp-lowrank grade POT --fit DATA --mode neighbourhood "
+               "--lammps FILE){}", grader_ ? ": " + active_set_file_ + " is configuration mode" : "");
+  return &grade_flag_;
+}
+
+void *PairMTPLowRank::extract_peratom(const char *name, int &ncol) {
+  ncol = 0;
+  if (strcmp(name, "grade") != 0) return nullptr;
+  int dim = 0;
+  extract("grade_flag", dim);  // the same checks and message
+  if (atom_grades_.size() < size_t(atom->nmax)) atom_grades_.resize(atom->nmax, 0.0);
+  return atom_grades_.data();
+}
+
+// Appends the configuration (element names, positions, per-atom grades when there are, cell,
+// grade, step) to dump_file_ as extended XYZ, gathered on rank 0.
 void PairMTPLowRank::write_configuration(double grade) {
   const int nlocal = atom->nlocal;
-  std::vector<double> mine(5 * size_t(nlocal));
+  constexpr int W = 6;  // tag, type, x, y, z, atom grade
+  std::vector<double> mine(W * size_t(nlocal));
   for (int i = 0; i < nlocal; ++i) {
-    double *row = &mine[5 * size_t(i)];
+    double *row = &mine[W * size_t(i)];
     row[0] = double(atom->tag[i]);
     row[1] = double(atom->type[i]);
     row[2] = atom->x[i][0];
     row[3] = atom->x[i][1];
     row[4] = atom->x[i][2];
+    row[5] = atom_grades_current_ ? atom_grades_[i] : 0.0;
   }
   int count = int(mine.size());
   std::vector<int> counts(comm->nprocs), displs(comm->nprocs, 0);
@@ -333,25 +383,31 @@ void PairMTPLowRank::write_configuration(double grade) {
   }
   MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0, world);
   if (comm->me != 0) return;
-  const size_t n = all.size() / 5;
+  const size_t n = all.size() / W;
   std::vector<size_t> order(n);
   for (size_t k = 0; k < n; ++k) order[k] = k;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return all[5 * a] < all[5 * b]; });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return all[W * a] < all[W * b]; });
   std::ofstream out(dump_file_, std::ios::app);
   if (!out) error->one(FLERR, "pair_style mtp/lowrank: cannot write {}", dump_file_);
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "Lattice=\"%.10g 0 0 %.10g %.10g 0 %.10g %.10g %.10g\" Properties=species:S:1:pos:R:3 "
+                "Lattice=\"%.10g 0 0 %.10g %.10g 0 %.10g %.10g %.10g\" Properties=species:S:1:pos:R:3%s "
                 "grade=%.8g step=%lld pbc=\"%c %c %c\"",
-                domain->xprd, domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd, grade,
+                domain->xprd, domain->xy, domain->yprd, domain->xz, domain->yz, domain->zprd,
+                atom_grades_current_ ? ":grade:R:1" : "", grade,
                 (long long)update->ntimestep, domain->xperiodic ? 'T' : 'F', domain->yperiodic ? 'T' : 'F',
                 domain->zperiodic ? 'T' : 'F');
   out << n << "\n" << buf << "\n";
   for (size_t k : order) {
-    const double *row = &all[5 * k];
+    const double *row = &all[W * k];
     std::snprintf(buf, sizeof buf, "%s %.10f %.10f %.10f", element_of_type_[int(row[1])].c_str(),
                   row[2] - domain->boxlo[0], row[3] - domain->boxlo[1], row[4] - domain->boxlo[2]);
-    out << buf << "\n";
+    out << buf;
+    if (atom_grades_current_) {
+      std::snprintf(buf, sizeof buf, " %.8g", row[5]);
+      out << buf;
+    }
+    out << "\n";
   }
 }
 

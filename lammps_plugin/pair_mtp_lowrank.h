@@ -19,6 +19,7 @@
 namespace mtp {
 class Potential;
 class ExtrapolationGrader;
+class SiteGrades;
 }  // namespace mtp
 
 namespace LAMMPS_NS {
@@ -35,6 +36,10 @@ class PairMTPLowRank : public Pair {
   void finish() override;
   double init_one(int i, int j) override;
   double memory_usage() override;
+  // `fix ID all pair N mtp/lowrank grade 1`: per-atom extrapolation grades (neighbourhood-mode
+  // active set) on every Nth step, for dumps and computes ("grade_flag" is the fix's trigger).
+  void *extract(const char *name, int &dim) override;
+  void *extract_peratom(const char *name, int &ncol) override;
 
  private:
   // One thread's evaluator, scratch (grown only) and partial sums.
@@ -45,7 +50,9 @@ class PairMTPLowRank : public Pair {
     std::vector<double> f, vatom;      // (nall, 3), (nall, 6): buffers when threads > 1
     double energy = 0.0;
     double virial[6] = {0, 0, 0, 0, 0, 0};
-    mtp::SiteGradient grad;            // dE/dtheta of this thread's atoms (extrapolation steps)
+    mtp::SiteGradient grad;            // dE/dtheta of this thread's atoms, or of one atom (per-atom grades)
+    std::vector<double> scratch;       // (active-set columns): g M of one grade
+    std::unique_ptr<mtp::SiteGrades> site_grades;  // per-atom grades, batched by species
     ThreadState();
     ~ThreadState();
     ThreadState(ThreadState &&) noexcept;
@@ -53,7 +60,8 @@ class PairMTPLowRank : public Pair {
   void allocate();
   void ensure_threads(int n);
   void site(int i, ThreadState &t, double *f, double *vatom, mtp::SiteGradient *grad);
-  void extrapolation_grade();          // after the sites of a grading step
+  void extrapolation_grade();          // after the sites of a grading step (configuration mode)
+  void apply_thresholds(double grade);  // select: write the configuration; break: stop
   void write_configuration(double grade);
   std::unique_ptr<mtp::Potential> pot_;
   std::vector<ThreadState> threads_;
@@ -67,6 +75,9 @@ class PairMTPLowRank : public Pair {
   std::unique_ptr<mtp::ExtrapolationGrader> grader_;
   std::vector<std::string> element_of_type_;  // (ntypes + 1)
   double grade_storage_ = 0.0;
+  std::vector<double> atom_grades_;  // (nmax): per-atom grades of the last grading step (neighbourhood mode)
+  bool atom_grades_current_ = false;  // atom_grades_ belong to the atoms of this step
+  int grade_flag_ = 0;                // set by fix pair: compute per-atom grades this step
 };
 
 }  // namespace LAMMPS_NS

@@ -250,3 +250,50 @@ def test_lammps_grades_match_python(full_pot, fmt, nprocs, tmp_path):
     pot.replace(moment_coeffs=pot.moment_coeffs * 1.5).save(other, mlip_compatible=False)
     code, out = run(tmp_path, head.replace("pot.mtp", "other.mtp") + "run 0\n", check=False)
     assert code != 0 and "different potential" in out
+
+
+@pytest.mark.parametrize("fmt,nprocs,threads", [("full", 1, 1), ("mf", 2, 1), ("full", 1, 2)])
+def test_lammps_per_atom_grades_match_python(full_pot, fmt, nprocs, threads, tmp_path):
+    """Neighbourhood-mode active set in LAMMPS: `fix pair ... grade 1` gives each atom's grade
+    (dump, compute reduce) equal to Python's to 1e-8 on 1 and 2 ranks and 2 threads; compute
+    pair holds their maximum; a selected configuration carries the per-atom grades. A
+    configuration-mode file asked for per-atom grades is refused with the remedy."""
+    import ase.io
+
+    from lammps_runner import read_data, run, setup_block, write_data
+
+    pot = full_pot if fmt == "full" else full_pot.to_mf(2)
+    pot.save(tmp_path / "pot.mtp", mlip_compatible=False)
+    active = ActiveSet.fit(pot, configurations(40, seed=31), mode="neighbourhood")
+    active.save_for_lammps(tmp_path / "as.txt")
+    atoms = configurations(1, seed=43)[0].repeat((2, 2, 1))
+    atoms.set_cell(atoms.cell * 0.85, scale_atoms=True)
+    write_data(tmp_path / "data.lmp", atoms, ["Li", "Na"])
+    expected = active.atom_grades(read_data(tmp_path / "data.lmp", ["Li", "Na"]))
+    assert expected.max() > 1.0 and expected.min() < expected.max() / 2
+    head = (f"package omp {threads}\n" if threads > 1 else "") + setup_block("pot.mtp", ["Li", "Na"]).replace(
+        "pair_style mtp/lowrank", f"pair_style mtp/lowrank extrapolation as.txt every 5 select 1.0 "
+        f"break {10 * expected.max():g} dump picked.xyz")
+    script = head + """fix g all pair 1 mtp/lowrank grade 1
+compute gmax all reduce max f_g
+compute gp all pair mtp/lowrank
+dump d all custom 1 grades.txt id f_g
+dump_modify d sort id format float %.17g
+thermo_style custom step pe c_gp[1] c_gmax
+run 0
+print "GRADE $(c_gp[1]:%.17g) $(c_gmax:%.17g)"
+"""
+    _, out = run(tmp_path, script, nprocs=nprocs)
+    rows = np.loadtxt(tmp_path / "grades.txt", skiprows=9)
+    np.testing.assert_array_equal(rows[:, 0], np.arange(1, len(atoms) + 1))
+    np.testing.assert_allclose(rows[:, 1], expected, rtol=1e-8, atol=1e-10)
+    line = next(l for l in out.splitlines() if l.startswith("GRADE")).split()
+    assert float(line[1]) == pytest.approx(expected.max(), rel=1e-8)
+    assert float(line[2]) == pytest.approx(expected.max(), rel=1e-8)
+    picked = ase.io.read(tmp_path / "picked.xyz", ":")
+    assert len(picked) == 1
+    np.testing.assert_allclose(picked[0].arrays["grade"], expected, rtol=1e-6)
+    config_mode = ActiveSet.fit(pot, configurations(3 * ParameterCoordinates(pot).dimension, seed=41))
+    config_mode.save_for_lammps(tmp_path / "as.txt")
+    code, out = run(tmp_path, script, check=False)
+    assert code != 0 and "neighbourhood-mode active set" in out and "configuration mode" in out

@@ -100,10 +100,11 @@ def train_config(args, out: Path, kind: str) -> dict:
     (examples/training/model_kinds.py, shared with the NbMoTaW study)."""
     cfg = {
         "data": {"train": str(out / "data" / "all.xyz"), "validation_fraction": 0.1, "seed": args.seed,
-                 "species": ["Li", "Na", "K", "F"]},
+                 "species": ["Li", "Na", "K", "F"], "max_configs": args.max_configs},
         "model": {"level": args.level, "min_dist": args.min_dist, "max_dist": 5.0, "radial_basis_size": 8,
                   "seed": args.seed, "radial_floor": "data", "core": "zbl"},
-        "loss": {"energy_weight": 1.0, "force_weight": 0.01, "stress_weight": 0.001},
+        # virials per atom weigh as much as energies per atom: the NPT density is set by the pressure
+        "loss": {"energy_weight": 1.0, "force_weight": 0.01, "stress_weight": 1.0},
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads},
         "output": {"directory": str(out / "runs" / kind), "checkpoint_every": 20, "validation_every": 20},
     }
@@ -168,6 +169,8 @@ def main():
     ap.add_argument("--level", type=int, default=16)
     ap.add_argument("--min-dist", type=float, default=1.2)
     ap.add_argument("--max-iter", type=int, default=1500)
+    ap.add_argument("--max-configs", type=int, default=400,
+                    help="train on a seeded random subset of this many configurations (10%% of them validate)")
     ap.add_argument("--mfra-every", type=int, default=80)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--temperatures", type=float, nargs="+", default=[800.0, 1000.0, 1200.0])

@@ -312,7 +312,7 @@ def _parser():
                    "(per-atom grades)")
     p.add_argument("-o", "--output", help="write the configurations with info['grade'] (extended XYZ)")
     p.add_argument("--lammps", metavar="FILE", help="also write the active set for LAMMPS (pair_style mtp/lowrank "
-                   "extrapolation FILE ...; configuration mode)")
+                   "extrapolation FILE ...; neighbourhood mode gives per-atom grades there)")
     p.add_argument("--select", type=float, default=2.0, help="threshold counted as 'select' (default 2)")
     p.add_argument("--stop", type=float, default=10.0, help="threshold counted as 'break' (default 10)")
     p.add_argument("--species", nargs="+", metavar="EL", help=SPECIES_HELP)

@@ -124,12 +124,11 @@ class ActiveSet:
 
     # ---- files ------------------------------------------------------------------------------
     def save_for_lammps(self, path) -> None:
-        """Text file for `pair_style mtp/lowrank extrapolation FILE ...` (configuration mode):
+        """Text file for `pair_style mtp/lowrank extrapolation FILE ...`: the mode,
         M = [I + tangent basis] P A^-1, (parameters of the full representation x k), so that
-        the grade is max |g M| with g = dE/d(species, moment, full C), and the checksums of
-        those parameters (cpp/include/mtp/extrapolation.h)."""
-        if self.mode != "configuration":
-            raise ValueError("LAMMPS reads configuration-mode active sets")
+        the grade is max |g M| with g = dE/d(species, moment, full C) of a configuration
+        (configuration mode) or dV_i/d(...) of a neighbourhood (neighbourhood mode: per-atom
+        grades in LAMMPS), and the checksums of those parameters (cpp/include/mtp/extrapolation.h)."""
         pot, coords = self.potential, self.coordinates
         n_lin = pot.n_species + pot.n_basis_functions
         lift = self.directions if coords.basis is None else np.vstack(
@@ -138,7 +137,7 @@ class ActiveSet:
         theta = np.concatenate([pot.species_coeffs, pot.moment_coeffs, pot.radial_coeffs.ravel()])
         k = np.arange(1, theta.size + 1)
         with open(path, "w") as fh:
-            fh.write("mtp-lowrank active set 1\nmode configuration\n")
+            fh.write(f"mtp-lowrank active set 1\nmode {self.mode}\n")
             fh.write(f"rows {m.shape[0]}\ncolumns {m.shape[1]}\n")
             fh.write(f"checksums {theta.sum():.17g} {np.dot(theta, theta):.17g} {np.dot(k, theta) / theta.size:.17g}\n")
             np.savetxt(fh, m, fmt="%.17g")
