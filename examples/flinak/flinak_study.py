@@ -108,6 +108,8 @@ def train_config(args, out: Path, kind: str) -> dict:
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads},
         "output": {"directory": str(out / "runs" / kind), "checkpoint_every": 20, "validation_every": 20},
     }
+    if kind != "base" and args.warm_start:   # the trained base, compressed to the kind's ranks
+        cfg["model"]["init"] = str(out / "runs" / "base" / "potential.mtp")
     return apply_kind(cfg, kind, args.mfra_every)
 
 
@@ -118,6 +120,10 @@ def stage_train(args, out: Path) -> None:
     for kind in args.kinds:
         directory = out / "runs" / kind
         if (directory / "report.json").exists():
+            continue
+        if kind != "base" and args.warm_start and not (out / "runs" / "base" / "report.json").exists():
+            print(f"train: {kind} skipped: it warm-starts from the trained base, which is not finished "
+                  "(train base first, or --no-warm-start)", flush=True)
             continue
         resume = str(directory / "checkpoint.mtp") if (directory / "checkpoint.mtp").exists() else None
         print(f"train: {kind} ({'continue' if resume else 'start'})", flush=True)
@@ -172,6 +178,9 @@ def main():
     ap.add_argument("--max-configs", type=int, default=400,
                     help="train on a seeded random subset of this many configurations (10%% of them validate)")
     ap.add_argument("--mfra-every", type=int, default=80)
+    ap.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                    help="train the compressed kinds from random starts (default: from the trained base, "
+                         "compressed to their ranks, then trained)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--temperatures", type=float, nargs="+", default=[800.0, 1000.0, 1200.0])
     ap.add_argument("--rdf-temperature", type=float, default=1000.0)
