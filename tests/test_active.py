@@ -154,6 +154,26 @@ def test_ase_calculator_gives_grades(full_set, full_pot, tmp_path):
     assert ase.io.read(tmp_path / "out.xyz").info["grade"] == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("mode", ["configuration", "neighbourhood"])
+def test_ase_calculator_with_active_set_keeps_the_mf_results(full_pot, mode):
+    """An MF potential with an active set (evaluated once, in its full representation, for the
+    grade's gradients too) gives the energy, forces and stress of the MF potential alone."""
+    from mtp_lowrank import MTPCalculator
+
+    mf = full_pot.to_mf(2)
+    images = configurations(3 * ParameterCoordinates(mf).dimension, seed=51)
+    active = ActiveSet.fit(mf, images, mode=mode)
+    atoms = images[1].copy()
+    atoms.positions *= 0.9
+    plain = atoms.copy()
+    plain.calc = MTPCalculator(mf)
+    atoms.calc = MTPCalculator(mf, active_set=active)
+    assert atoms.get_potential_energy() == pytest.approx(plain.get_potential_energy(), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(atoms.get_forces(), plain.get_forces(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(atoms.get_stress(), plain.get_stress(), rtol=1e-10, atol=1e-14)
+    assert atoms.info["grade"] == pytest.approx(active.grade(atoms), rel=1e-12)
+
+
 def test_training_writes_the_active_set_of_its_potential(tmp_path, capsys):
     import ase.io
 
@@ -170,6 +190,13 @@ def test_training_writes_the_active_set_of_its_potential(tmp_path, capsys):
     pot = Potential.load(tmp_path / "run" / "potential.mtp")
     active = ActiveSet.load(tmp_path / "run" / "active_set.npz", pot)       # tied to the trained potential
     assert active.potential.format == "mf" and active.grades(configurations(3, seed=3)).shape == (3,)
+    assert active.mode == "configuration"
+    # fewer configurations than parameter directions: neighbourhoods, as MLIP does for small sets
+    ase.io.write(tmp_path / "train.xyz", labelled(random_potential(level=6, n_species=2, seed=5), count=20, seed=4))
+    main(["train", str(cfg), "--overwrite", "--set", "optimizer.max_iter=2"])
+    assert "neighbourhood mode" in capsys.readouterr().out
+    pot = Potential.load(tmp_path / "run" / "potential.mtp")
+    assert ActiveSet.load(tmp_path / "run" / "active_set.npz", pot).mode == "neighbourhood"
     main(["train", str(cfg), "--overwrite", "--set", "optimizer.max_iter=1", "output.active_set=false"])
     assert not (tmp_path / "run" / "active_set.npz").exists()
 

@@ -41,7 +41,10 @@ class MTPCalculator(Calculator):
         self.potential = potential
         self.short_range = short_range
         self._warned = False
-        self._evaluator = potential.evaluator(n_threads)
+        # with an active set, the full representation (the same energies: MF/TT factors are
+        # contracted once either way) also gives the parameter gradients the grade needs
+        evaluated = potential if active_set is None else active_set.coordinates.full
+        self._evaluator = evaluated.evaluator(n_threads)
 
     @classmethod
     def from_file(cls, path, species=None, n_threads: int = 0, **kwargs) -> "MTPCalculator":
@@ -71,20 +74,26 @@ class MTPCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         if "stress" in properties and not all(self.atoms.pbc):
             raise PropertyNotImplementedError("stress needs a cell periodic in all three directions")
-        res = self.potential.evaluate(self.atoms, forces=True, evaluator=self._evaluator)
+        active = self.active_set
+        if active is None:
+            res = self.potential.evaluate(self.atoms, forces=True, evaluator=self._evaluator)
+        else:  # one pass gives energy, forces and the grade's parameter gradients (full representation)
+            res = active.coordinates.full.evaluate(
+                self.atoms, forces=True, evaluator=self._evaluator, param_gradient=active.mode == "configuration",
+                site_param_gradients=active.mode == "neighbourhood")
         self._check_short_range(res)
         self.results["energy"] = res["energy"]
         self.results["free_energy"] = res["energy"]
         self.results["energies"] = res["energies"]
         self.results["forces"] = res["forces"]
-        if self.active_set is not None:
-            if self.active_set.mode == "neighbourhood":
-                self.results["grades"] = self.active_set.atom_grades(self.atoms)
+        if active is not None:
+            if active.mode == "neighbourhood":
+                self.results["grades"] = active.grade_rows(active.coordinates.site_rows_of(res))
                 self.results["grade"] = float(self.results["grades"].max())
                 if atoms is not None:
                     atoms.arrays["grade"] = self.results["grades"].copy()
             else:
-                self.results["grade"] = self.active_set.grade(self.atoms)
+                self.results["grade"] = float(active.grade_rows(active.coordinates.row_of(res)[None, :])[0])
             if atoms is not None:
                 atoms.info["grade"] = self.results["grade"]
         if "stress" in res:

@@ -49,13 +49,21 @@ class ParameterCoordinates:
         self.dimension = pot.n_species + pot.n_basis_functions + n_radial
 
     def row(self, atoms, evaluator=None) -> np.ndarray:
-        g = self.full.evaluate(atoms, forces=False, param_gradient=True, evaluator=evaluator)
-        radial = g["grad_radial"] if self.basis is None else self.basis.T @ g["grad_radial"]
-        return np.concatenate([g["grad_species"], g["grad_moment"], radial])
+        return self.row_of(self.full.evaluate(atoms, forces=False, param_gradient=True, evaluator=evaluator))
+
+    def row_of(self, result: dict) -> np.ndarray:
+        """The row of a `full.evaluate(..., param_gradient=True)` result."""
+        radial = result["grad_radial"] if self.basis is None else self.basis.T @ result["grad_radial"]
+        return np.concatenate([result["grad_species"], result["grad_moment"], radial])
 
     def site_rows(self, atoms, evaluator=None) -> np.ndarray:
         """(N, dimension): rows b_i = dV_i/dtheta of the atoms' neighbourhoods."""
-        g = self.full.evaluate(atoms, forces=False, site_param_gradients=True, evaluator=evaluator)["site_gradients"]
+        return self.site_rows_of(self.full.evaluate(atoms, forces=False, site_param_gradients=True,
+                                                    evaluator=evaluator))
+
+    def site_rows_of(self, result: dict) -> np.ndarray:
+        """The rows of a `full.evaluate(..., site_param_gradients=True)` result."""
+        g = result["site_gradients"]
         n_lin = self.potential.n_species + self.potential.n_basis_functions
         radial = g[:, n_lin:] if self.basis is None else g[:, n_lin:] @ self.basis
         return np.hstack([g[:, :n_lin], radial])

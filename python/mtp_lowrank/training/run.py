@@ -297,20 +297,30 @@ def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, 
 
 
 def write_active_set(pot: Potential, train, out: Path, log) -> None:
-    """active_set.npz: the MaxVol active set of the training configurations for this potential
-    (mtp_lowrank.active; `mtp-lowrank grade`, MTPCalculator(active_set=...))."""
-    from ..active import ActiveSet
+    """active_set.npz: the MaxVol active set of the training data for this potential
+    (mtp_lowrank.active; `mtp-lowrank grade`, MTPCalculator(active_set=...)): of whole
+    configurations when there are at least as many as independent parameter directions (MLIP's
+    default), else of neighbourhoods (as MLIP does for small sets), unless their rows would take
+    more than 2 GB."""
+    from ..active import ActiveSet, ParameterCoordinates
 
-    if pot.parameter_count("all") > len(train):
-        log(f"no active set: {len(train)} training configurations for {pot.parameter_count('all')} parameters")
+    dimension = ParameterCoordinates(pot).dimension
+    n_atoms = sum(len(a) for a in train)
+    if len(train) >= dimension:
+        mode = "configuration"
+    elif n_atoms >= dimension and n_atoms * dimension * 8 <= 2e9:
+        mode = "neighbourhood"
+    else:
+        log(f"no active set: {len(train)} training configurations ({n_atoms} atoms) for {dimension} independent "
+            "parameter directions")
         return
     try:
-        active = ActiveSet.fit(pot, train)
+        active = ActiveSet.fit(pot, train, mode=mode)
     except (ValueError, np.linalg.LinAlgError) as e:
         log(f"no active set: {e}")
         return
     active.save(out / "active_set.npz")
-    log(f"active_set.npz: {len(active.sources)} of {len(train)} training configurations (MaxVol)")
+    log(f"active_set.npz: {mode} mode, {len(active.sources)} rows of {len(train)} training configurations (MaxVol)")
 
 
 def write_report(result: TrainResult, train, val, out: Path, plots: bool, seconds: float, root: bool, log,
