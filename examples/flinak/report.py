@@ -36,8 +36,19 @@ def _model_info(out: Path, name: str) -> dict:
 
     pot = Potential.load(out / "runs" / name / "potential.mtp")
     val = (r.get("validation") or {}).get("all", {})
+    stress = val.get("stress_GPa", {}).get("rmse")
     return {"radial": pot.parameter_count("radial"), "E": val.get("energy_meV_per_atom", {}).get("rmse"),
-            "F": val.get("forces_meV_per_A", {}).get("rmse")}
+            "F": val.get("forces_meV_per_A", {}).get("rmse"), "S": stress, "iterations": r.get("iterations"),
+            "message": r.get("message"), "minutes": r.get("seconds", 0) / 60,
+            "init": _config(out, name).get("model", {}).get("init"),
+            "configs": _config(out, name).get("data", {}).get("max_configs")}
+
+
+def _config(out: Path, name: str) -> dict:
+    import yaml
+
+    f = out / "runs" / name / "config.yaml"
+    return yaml.safe_load(f.read_text()) if f.exists() else {}
 
 
 def _ions(out: Path) -> str:
@@ -80,6 +91,8 @@ def write_report(out: Path, args) -> None:
                 diffs.append(f"- {name} {t:g} K: {d:+.4f} g/cm^3 vs teacher (combined error {err:.4f})")
     if diffs:
         lines += ["", "## Difference from the teacher", ""] + diffs
+    lines += _acceptance(rows, temps)
+    lines += _provenance(out, rows)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     _density_plot(rows, temps, out / "plots" / "density.png")
     lines += ["", "![density](plots/density.png)"]
@@ -87,6 +100,55 @@ def write_report(out: Path, args) -> None:
         lines += [f"![rdf](plots/rdf_{args.rdf_temperature:g}K.png)"]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}", flush=True)
+
+
+def _acceptance(rows, temps) -> list:
+    """The study's acceptance: base within 0.01 g/cm^3 of the teacher at every temperature; every
+    compressed model within 0.005 of base or within their combined error bars."""
+    ok = lambda r: r is not None and not r["failed"]   # noqa: E731
+    teacher, base = rows.get("teacher", {}), rows.get("base", {})
+    lines = ["", "## Acceptance", ""]
+    for t in temps:
+        b, tt = base.get(t), teacher.get(t)
+        if ok(b) and ok(tt):
+            d = b["density"] - tt["density"]
+            lines.append(f"- base {t:g} K: {d:+.4f} g/cm^3 from the teacher: {'within' if abs(d) <= 0.01 else 'NOT within'} 0.01")
+    for name, by_t in rows.items():
+        if name in ("teacher", "base"):
+            continue
+        for t in temps:
+            r, b = by_t.get(t), base.get(t)
+            if ok(r) and ok(b):
+                d = r["density"] - b["density"]
+                err = float(np.hypot(r["density_error"], b["density_error"]))
+                verdict = "within 0.005" if abs(d) <= 0.005 else "within the combined error" if abs(d) <= err else \
+                    "NOT within 0.005 or the combined error"
+                lines.append(f"- {name} {t:g} K: {d:+.4f} g/cm^3 from base (combined error {err:.4f}): {verdict}")
+    return lines if len(lines) > 3 else []
+
+
+def _provenance(out: Path, rows) -> list:
+    """How the models were trained and on what data (checksums), and the command."""
+    import sys
+
+    lines = ["", "## Models and data", ""]
+    ds = out / "data" / "dataset.json"
+    data = json.loads(ds.read_text()) if ds.exists() else None
+    for name in rows:
+        info = _model_info(out, name)
+        if info:
+            if data and info["configs"]:
+                info["configs"] = min(info["configs"], data["configurations"])
+            start = f"warm start from {Path(info['init']).parent.name}" if info.get("init") else "random start"
+            stress = f", stress {info['S']:.3f} GPa" if info.get("S") is not None else ""
+            lines.append(f"- {name}: {info['iterations']} BFGS iterations ({info['message']}), {info['minutes']:.0f} min, "
+                         f"{start}, {info['configs'] or 'all'} configurations (10% of them validate); validation E {info['E']:.2f} meV/atom, F {info['F']:.1f} meV/A{stress}")
+    if data:
+        d = data
+        lines.append(f"- data: {d['configurations']} labelled configurations, {d['atoms']} atoms; all.xyz SHA-256 "
+                     f"{d['all.xyz']} (regenerated from the seed, not committed)")
+    lines.append("- made by: `python examples/flinak/" + " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) + "`")
+    return lines
 
 
 def _density_plot(rows, temps, path: Path) -> None:
