@@ -45,6 +45,8 @@ def test_pipeline_writes_data_models_densities_and_report(toy_study):
         assert pot.repulsive_core is not None and pot.radial_floor is not None
         res = json.loads((out / "npt" / kind / "T1000" / "summary.json").read_text())
         assert not res["failed"] and 0.5 < res["density"] < 4.0
+    shipped = Potential.load(out / "potentials" / "mf.mtp")       # the toy ships into OUT, not the repo
+    assert shipped.species == ["Li", "Na", "K", "F"] and "| mf |" in (out / "potentials" / "README.md").read_text()
     teacher = json.loads((out / "npt" / "teacher" / "T1000" / "summary.json").read_text())
     assert not teacher["failed"] and teacher["density_error"] > 0
     report = (out / "report.md").read_text()
