@@ -179,11 +179,12 @@ def select_and_label(args, rdir: Path, active, oracle) -> tuple[int, float]:
     if not picked.exists() or not picked.stat().st_size:
         (rdir / "selected.xyz").write_text("")
         return 0, 0.0
-    candidates = ase.io.read(picked, ":")
-    candidates = candidates[:: -(-len(candidates) // args.max_candidates)]   # evenly thinned
+    written = ase.io.read(picked, ":")
+    largest = max(float(a.info.get("grade", 0.0)) for a in written)
+    step = -(-len(written) // args.max_candidates)
+    candidates = written[::-1][::step][::-1]   # evenly thinned, keeping the last (a break's) configuration
     for a in candidates:
         a.calc = None
-    largest = max(float(a.info.get("grade", 0.0)) for a in candidates)
     chosen, _ = active.select(candidates, threshold=args.select, max_count=args.max_select)
     calc, description = oracle
     labelled = label([candidates[k] for k in chosen], calc, description)
