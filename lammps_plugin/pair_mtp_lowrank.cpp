@@ -263,7 +263,6 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
     for (ThreadState &t : threads_) {
       t.grad.reset(*pot_);
       t.scratch.resize(grader_->columns());
-      if (per_atom && !t.site_grades) t.site_grades = std::make_unique<mtp::SiteGrades>(*grader_, pot_->n_species());
     }
   if (per_atom) {
     if (atom_grades_.size() < size_t(atom->nmax)) atom_grades_.resize(atom->nmax);
@@ -284,10 +283,8 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
           site(i, t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
                grading ? &t.grad : nullptr);
           const int si = species_of_type_[atom->type[i]];
-          if (per_atom && si >= 0) t.site_grades->add(si, t.grad, i, atom_grades_.data());
+          if (per_atom && si >= 0) atom_grades_[i] = grader_->site_grade(si, t.grad, t.scratch.data());
         });
-    if (per_atom)
-      for (ThreadState &t : threads_) t.site_grades->flush(atom_grades_.data());
   } catch (const std::exception &e) {
     error->one(FLERR, "pair_style mtp/lowrank: {}", e.what());
   }

@@ -19,7 +19,6 @@
 namespace mtp {
 class Potential;
 class ExtrapolationGrader;
-class SiteGrades;
 }  // namespace mtp
 
 namespace LAMMPS_NS {
@@ -52,7 +51,6 @@ class PairMTPLowRank : public Pair {
     double virial[6] = {0, 0, 0, 0, 0, 0};
     mtp::SiteGradient grad;            // dE/dtheta of this thread's atoms, or of one atom (per-atom grades)
     std::vector<double> scratch;       // (active-set columns): g M of one grade
-    std::unique_ptr<mtp::SiteGrades> site_grades;  // per-atom grades, batched by species
     ThreadState();
     ~ThreadState();
     ThreadState(ThreadState &&) noexcept;

@@ -90,52 +90,13 @@ double ExtrapolationGrader::grade(const double* species, const double* moment, c
   return largest_magnitude(scratch, cols_);
 }
 
-SiteGrades::SiteGrades(const ExtrapolationGrader& grader, int n_species, int capacity)
-    : grader_(grader),
-      capacity_(capacity),
-      site_rows_(1 + grader.n_moment_ + grader.n_pair_block_),
-      count_(n_species, 0),
-      index_(size_t(n_species) * capacity),
-      g_(size_t(n_species) * capacity * site_rows_),
-      out_(size_t(capacity) * grader.cols_) {}
-
-void SiteGrades::add(int type, const SiteGradient& g, int index, double* grades) {
-  const int k = count_[type]++;
-  index_[size_t(type) * capacity_ + k] = index;
-  double* row = &g_[(size_t(type) * capacity_ + k) * site_rows_];
-  row[0] = g.species[type];
-  std::copy(g.moment.begin(), g.moment.end(), row + 1);
-  const double* block = g.radial.data() + size_t(type) * grader_.n_pair_block_;
-  std::copy(block, block + grader_.n_pair_block_, row + 1 + grader_.n_moment_);
-  if (count_[type] == capacity_) grade_batch(type, grades);
-}
-
-void SiteGrades::flush(double* grades) {
-  for (int t = 0; t < int(count_.size()); ++t)
-    if (count_[t]) grade_batch(t, grades);
-}
-
-void SiteGrades::grade_batch(int type, double* grades) {
-  const int n = count_[type], cols = grader_.cols_;
-  const ExtrapolationGrader& gr = grader_;
-  std::fill(out_.begin(), out_.begin() + size_t(n) * cols, 0.0);
-  const double* g = &g_[size_t(type) * capacity_ * site_rows_];
-  for (int r = 0; r < site_rows_; ++r) {
-    // the row of M this site row multiplies
-    const int m_row = r == 0 ? type
-                      : r <= gr.n_moment_ ? gr.n_species_ + r - 1
-                                          : gr.n_species_ + gr.n_moment_ + type * gr.n_pair_block_ + (r - 1 - gr.n_moment_);
-    const double* mr = &gr.m_[size_t(m_row) * cols];
-    for (int a = 0; a < n; ++a) {
-      const double v = g[size_t(a) * site_rows_ + r];
-      if (v == 0.0) continue;
-      double* o = &out_[size_t(a) * cols];
-      for (int c = 0; c < cols; ++c) o[c] += v * mr[c];
-    }
-  }
-  for (int a = 0; a < n; ++a)
-    grades[index_[size_t(type) * capacity_ + a]] = largest_magnitude(&out_[size_t(a) * cols], cols);
-  count_[type] = 0;
+double ExtrapolationGrader::site_grade(int type, const SiteGradient& g, double* scratch) const {
+  std::fill(scratch, scratch + cols_, 0.0);
+  accumulate(g.species.data() + type, 1, type, scratch);
+  accumulate(g.moment.data(), n_moment_, n_species_, scratch);
+  const int block = type * n_pair_block_;
+  accumulate(g.radial.data() + block, n_pair_block_, n_species_ + n_moment_ + block, scratch);
+  return largest_magnitude(scratch, cols_);
 }
 
 }  // namespace mtp

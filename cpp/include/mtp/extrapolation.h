@@ -20,42 +20,21 @@ class ExtrapolationGrader {
   // g: the configuration's dE/dtheta summed over its atoms (SiteGradient layout); scratch:
   // columns() doubles.
   double grade(const double* species, const double* moment, const double* radial, double* scratch) const;
+  // Grade of one neighbourhood of an atom of species `type`, g = dV_i/dtheta: its radial part
+  // is zero outside C[type, :, :, :], so only 1 + N_alpha + N_T N_f N_b rows of M are read.
+  // scratch: columns() doubles.
+  double site_grade(int type, const SiteGradient& g, double* scratch) const;
   int rows() const { return rows_; }
   int columns() const { return cols_; }
   // true: the rows are neighbourhoods' (per-atom grades); false: whole configurations'.
   bool neighbourhood() const { return neighbourhood_; }
 
  private:
-  friend class SiteGrades;
   // out (cols) = sum_k g[k] M[row0 + k, :] over the n entries of g (zeros skipped).
   void accumulate(const double* g, int n, int row0, double* out) const;
   int rows_ = 0, cols_ = 0, n_species_ = 0, n_moment_ = 0, n_pair_block_ = 0;
   bool neighbourhood_ = false;
   std::vector<double> m_;  // (rows, cols), row-major
-};
-
-// Per-atom grades of neighbourhoods (neighbourhood mode), batched: an atom of species t has
-// g = dV_i/dtheta nonzero only in species_coeffs[t], the moment coefficients and C[t, :, :, :],
-// so its grade reads 1 + N_alpha + N_T N_f N_b rows of M; atoms of one species are graded
-// together, so each such row is read once per batch rather than once per atom (M is ~1 MB at
-// level 16, so one atom at a time is bound by memory bandwidth). Scratch for one thread.
-class SiteGrades {
- public:
-  SiteGrades(const ExtrapolationGrader& grader, int n_species, int capacity = 32);
-  // Queues atom `index` (species `type`, gradient g); when its species' batch is full, writes
-  // that batch's grades to grades[index of each atom].
-  void add(int type, const SiteGradient& g, int index, double* grades);
-  // Grades whatever is queued.
-  void flush(double* grades);
-
- private:
-  void grade_batch(int type, double* grades);
-  const ExtrapolationGrader& grader_;
-  int capacity_, site_rows_;
-  std::vector<int> count_;     // (N_T): queued atoms per species
-  std::vector<int> index_;     // (N_T, capacity)
-  std::vector<double> g_;      // (N_T, capacity, site_rows): [species_coeffs[t], moment, C[t]] per atom
-  std::vector<double> out_;    // (capacity, cols)
 };
 
 // The checksums of a potential's full-representation parameters [species, moment, C]:
