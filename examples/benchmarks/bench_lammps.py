@@ -56,12 +56,16 @@ run {steps}
 """
 
 
+def bench_arguments(doc: str, steps: int):
+    """--shared (the benchmark inputs, default ../shared beside the checkout) and --steps."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
+    ap.add_argument("--steps", type=int, default=steps)
+    return ap.parse_args()
+
+
 def main():
-    here = Path(__file__).resolve()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=str(here.parents[3] / "shared"))
-    ap.add_argument("--steps", type=int, default=300)
-    args = ap.parse_args()
+    args = bench_arguments(__doc__, 300)
     shared = Path(args.shared)
     work = Path(tempfile.mkdtemp(prefix="mtp-bench-"))
     species = ["Li", "Na", "K", "F"]

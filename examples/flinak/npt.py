@@ -33,10 +33,15 @@ def write_start(path: Path, temperature: float, seed: int, charges: bool) -> Non
                  atom_style="charge" if charges else "atomic")
 
 
+def mass_commands(species=SPECIES) -> str:
+    """LAMMPS `mass` commands for atom types 1.. = species."""
+    return "\n".join(f"mass {k} {atomic_masses[atomic_numbers[s]]}" for k, s in enumerate(species, 1))
+
+
 def script(potential: str | None, temperature: float, equilibrate_ps: float, produce_ps: float, seed: int,
            rdf: bool) -> str:
     """potential: an MTP file, or None for the teacher."""
-    masses = "\n".join(f"mass {k} {atomic_masses[atomic_numbers[s]]}" for k, s in enumerate(SPECIES, 1))
+    masses = mass_commands()
     if potential is None:
         head = "atom_style charge\nread_data start.data\n" + masses + "\n" + "\n".join(lammps_commands(SPECIES))
     else:

@@ -34,10 +34,11 @@ def pressure(stress) -> float:
 def nvt(pot: Path, start, temperature: float, ps: float, work: Path, every: int = 500):
     """MTP NVT from `start`: (mean thermo pressure in GPa over the second half, dumped frames)."""
     import ase.io
-    from ase.data import atomic_masses, atomic_numbers
+
+    from npt import mass_commands
 
     ase.io.write(work / "start.data", start, format="lammps-data", specorder=SPECIES, atom_style="atomic")
-    masses = "\n".join(f"mass {k} {atomic_masses[atomic_numbers[s]]}" for k, s in enumerate(SPECIES, 1))
+    masses = mass_commands(SPECIES)
     steps = int(ps * 1000)
     (work / "in.lmp").write_text(f"""units metal
 atom_style atomic

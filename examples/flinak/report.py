@@ -36,12 +36,12 @@ def _model_info(out: Path, name: str) -> dict:
 
     pot = Potential.load(out / "runs" / name / "potential.mtp")
     val = (r.get("validation") or {}).get("all", {})
+    cfg = _config(out, name)
     stress = val.get("stress_GPa", {}).get("rmse")
     return {"radial": pot.parameter_count("radial"), "E": val.get("energy_meV_per_atom", {}).get("rmse"),
             "F": val.get("forces_meV_per_A", {}).get("rmse"), "S": stress, "iterations": r.get("iterations"),
             "message": r.get("message"), "minutes": r.get("seconds", 0) / 60,
-            "init": _config(out, name).get("model", {}).get("init"),
-            "configs": _config(out, name).get("data", {}).get("max_configs")}
+            "init": cfg.get("model", {}).get("init"), "configs": cfg.get("data", {}).get("max_configs")}
 
 
 def _config(out: Path, name: str) -> dict:
