@@ -203,8 +203,10 @@ double PairMTPLowRank::memory_usage() {
   double bytes = Pair::memory_usage();
   bytes += double(species_of_type_.capacity()) * sizeof(int);
   for (const ThreadState &t : threads_) {
-    bytes += double(t.rij.capacity() + t.dv.capacity() + t.f.capacity() + t.vatom.capacity()) * sizeof(double);
-    bytes += double(t.ntypes.capacity() + t.jatom.capacity()) * sizeof(int);
+    bytes += double(t.f.capacity() + t.vatom.capacity()) * sizeof(double);
+    for (const Neighbours &nb : t.batch)
+      bytes += double(nb.rij.capacity() + nb.dv.capacity()) * sizeof(double) +
+               double(nb.ntypes.capacity() + nb.jatom.capacity()) * sizeof(int);
     if (t.site) bytes += double(t.site->memory_bytes());
   }
   if (pot_) bytes += double(pot_->radial_coeffs().pair_table().size()) * sizeof(double);
@@ -271,18 +273,19 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
   double *f = &atom->f[0][0];  // (nmax, 3), contiguous
   double *va = vflag_atom ? &vatom[0][0] : nullptr;
   const int *ilist = list->ilist;
+  // Atoms in batches of kLanes (one per thread step); per-atom grades need one atom at a time.
+  const int width = per_atom ? 1 : mtp::SiteEvaluator::kLanes;
+  const int n_batches = (list->inum + width - 1) / width;
   try {
     mtp::parallel_for(
-        list->inum, n_threads, mtp::Schedule::Static,
-        [&](int ii) { return "atom " + std::to_string(atom->tag[ilist[ii]]) + " (type " +
-                             std::to_string(atom->type[ilist[ii]]) + ")"; },
-        [&](int ii, int tid) {
+        n_batches, n_threads, mtp::Schedule::Static, [](int) { return std::string(); },  // sites() names the atom
+        [&](int c, int tid) {
           ThreadState &t = threads_[tid];
-          const int i = ilist[ii];
+          const int first = c * width, count = std::min(width, list->inum - first);
           if (per_atom) t.grad.reset(*pot_);  // this atom's dV_i/dtheta alone
-          site(i, t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
-               grading ? &t.grad : nullptr);
-          const int si = species_of_type_[atom->type[i]];
+          sites(ilist + first, count, t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
+                grading ? &t.grad : nullptr);
+          const int i = ilist[first], si = species_of_type_[atom->type[i]];
           if (per_atom && si >= 0) atom_grades_[i] = grader_->site_grade(si, t.grad, t.scratch.data());
         });
   } catch (const std::exception &e) {
@@ -408,22 +411,54 @@ void PairMTPLowRank::write_configuration(double grade) {
   }
 }
 
-// Atom i (local): its site energy from its neighbours inside the cutoff; dV_i/dr_ij onto f
-// (i and j, (nall, 3)), the pair virial -r_ij (x) dV_i/dr_ij into t.virial and, half each,
-// into vatom ((nall, 6) or nullptr), as ev_tally_xyz would.
-void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va, mtp::SiteGradient *grad) {
+// Local atoms ilist[0..count-1] evaluated as one batch (atoms of NULL types skipped): each
+// atom's site energy from its neighbours inside the cutoff, then scatter() its derivatives.
+void PairMTPLowRank::sites(const int *ilist, int count, ThreadState &t, double *f, double *va,
+                           mtp::SiteGradient *grad) {
+  constexpr int L = mtp::SiteEvaluator::kLanes;
+  int types[L], ns[L], m = 0;
+  const double *rij[L];
+  const int *ntypes[L];
+  double *dv[L], energies[L];
+  for (int k = 0; k < count; ++k) {
+    Neighbours &nb = t.batch[m];
+    gather(ilist[k], nb);
+    if (nb.species < 0) continue;
+    types[m] = nb.species;
+    ns[m] = nb.n;
+    rij[m] = nb.rij.data();
+    ntypes[m] = nb.ntypes.data();
+    dv[m] = nb.dv.data();
+    ++m;
+  }
+  if (m == 0) return;
+  try {
+    t.site->compute_batch(m, types, ns, rij, ntypes, dv, grad, energies);
+  } catch (const mtp::SiteError &e) {
+    const int i = t.batch[e.lane()].i;
+    throw mtp::InputError("atom " + std::to_string(atom->tag[i]) + " (type " + std::to_string(atom->type[i]) +
+                          "): " + e.what());
+  }
+  if (short_range_error_) check_short_range(t, m);
+  for (int k = 0; k < m; ++k) scatter(t.batch[k], energies[k], t, f, va);
+}
+
+// Atom i's neighbours inside the cutoff (of species the potential has) into nb.
+void PairMTPLowRank::gather(int i, Neighbours &nb) {
   double **x = atom->x;
   const int *type = atom->type;
-  const int si = species_of_type_[type[i]];
-  if (si < 0) return;
+  nb.i = i;
+  nb.species = species_of_type_[type[i]];
+  nb.n = 0;
+  if (nb.species < 0) return;
   const double cut2 = cutoff_ * cutoff_;
   const int *jlist = list->firstneigh[i];
   const int jnum = list->numneigh[i];
-  if (int(t.jatom.size()) < jnum) {  // grow only
-    t.jatom.resize(jnum);
-    t.ntypes.resize(jnum);
-    t.rij.resize(3 * size_t(jnum));
-    t.dv.resize(3 * size_t(jnum));
+  if (int(nb.jatom.size()) < jnum) {  // grow only
+    nb.jatom.resize(jnum);
+    nb.ntypes.resize(jnum);
+    nb.rij.resize(3 * size_t(jnum));
+    nb.dv.resize(3 * size_t(jnum));
   }
   int n = 0;
   for (int jj = 0; jj < jnum; ++jj) {
@@ -432,28 +467,47 @@ void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va, mtp::Sit
     if (sj < 0) continue;
     const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
     if (dx * dx + dy * dy + dz * dz >= cut2) continue;
-    t.jatom[n] = j;
-    t.ntypes[n] = sj;
-    t.rij[3 * n] = dx;
-    t.rij[3 * n + 1] = dy;
-    t.rij[3 * n + 2] = dz;
+    nb.jatom[n] = j;
+    nb.ntypes[n] = sj;
+    nb.rij[3 * n] = dx;
+    nb.rij[3 * n + 1] = dy;
+    nb.rij[3 * n + 2] = dz;
     ++n;
   }
-  const double vi = t.site->compute(si, n, t.rij.data(), t.ntypes.data(), t.dv.data(), grad);
-  if (short_range_error_) {
-    const mtp::ShortRangeTally tally = t.site->take_short_range();
-    if (tally.sites) {
-      char msg[160];
-      std::snprintf(msg, sizeof msg, "has a neighbour at %.4f A, closer than the potential's min_dist %g A "
-                    "(short_range error)", tally.closest, pot_->radial_basis().min_dist);
-      throw mtp::InputError(msg);
+  nb.n = n;
+}
+
+// short_range error: stop at an atom of this batch with a neighbour inside min_dist, naming it.
+void PairMTPLowRank::check_short_range(ThreadState &t, int count) {
+  const mtp::ShortRangeTally tally = t.site->take_short_range();
+  if (!tally.sites) return;
+  const double min_dist = pot_->radial_basis().min_dist;
+  for (int k = 0; k < count; ++k) {
+    const Neighbours &nb = t.batch[k];
+    double r2_min = min_dist * min_dist;
+    for (int q = 0; q < nb.n; ++q) {
+      const double *r = &nb.rij[3 * size_t(q)];
+      r2_min = std::min(r2_min, r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
     }
+    if (r2_min >= min_dist * min_dist) continue;
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "atom %lld (type %d) has a neighbour at %.4f A, closer than the potential's "
+                  "min_dist %g A (short_range error)", (long long)atom->tag[nb.i], atom->type[nb.i],
+                  std::sqrt(r2_min), min_dist);
+    throw mtp::InputError(msg);
   }
+}
+
+// Atom nb.i's site energy vi and dV_i/dr_ij onto f (i and j, (nall, 3)), the pair virial
+// -r_ij (x) dV_i/dr_ij into t.virial and, half each, into vatom ((nall, 6) or nullptr), as
+// ev_tally_xyz would.
+void PairMTPLowRank::scatter(const Neighbours &nb, double vi, ThreadState &t, double *f, double *va) {
+  const int i = nb.i, n = nb.n;
   t.energy += vi;
   if (eflag_atom) eatom[i] += vi;  // each local atom belongs to one thread
   for (int k = 0; k < n; ++k) {
-    const int j = t.jatom[k];
-    const double *g = &t.dv[3 * k];  // dV_i / dr_ij
+    const int j = nb.jatom[k];
+    const double *g = &nb.dv[3 * k];  // dV_i / dr_ij
     double *fi = f + 3 * size_t(i), *fj = f + 3 * size_t(j);
     fi[0] += g[0];
     fi[1] += g[1];
@@ -462,7 +516,7 @@ void PairMTPLowRank::site(int i, ThreadState &t, double *f, double *va, mtp::Sit
     fj[1] -= g[1];
     fj[2] -= g[2];
     if (!vflag_either) continue;
-    const double dx = -t.rij[3 * k], dy = -t.rij[3 * k + 1], dz = -t.rij[3 * k + 2];
+    const double dx = -nb.rij[3 * k], dy = -nb.rij[3 * k + 1], dz = -nb.rij[3 * k + 2];
     const double v[6] = {dx * g[0], dy * g[1], dz * g[2], dx * g[1], dx * g[2], dy * g[2]};
     if (vflag_global)
       for (int c = 0; c < 6; ++c) t.virial[c] += v[c];

@@ -41,11 +41,16 @@ class PairMTPLowRank : public Pair {
   void *extract_peratom(const char *name, int &ncol) override;
 
  private:
+  // One atom's neighbours inside the cutoff (grown only).
+  struct Neighbours {
+    int i = -1, species = -1, n = 0;   // local atom, its species, neighbour count
+    std::vector<double> rij, dv;       // (n, 3): r_j - r_i and dV_i/dr_ij
+    std::vector<int> ntypes, jatom;    // (n)
+  };
   // One thread's evaluator, scratch (grown only) and partial sums.
   struct ThreadState {
     std::unique_ptr<mtp::SiteEvaluator> site;
-    std::vector<double> rij, dv;       // (n, 3) for the current atom
-    std::vector<int> ntypes, jatom;    // (n)
+    Neighbours batch[mtp::SiteEvaluator::kLanes];  // the atoms evaluated together
     std::vector<double> f, vatom;      // (nall, 3), (nall, 6): buffers when threads > 1
     double energy = 0.0;
     double virial[6] = {0, 0, 0, 0, 0, 0};
@@ -57,7 +62,11 @@ class PairMTPLowRank : public Pair {
   };
   void allocate();
   void ensure_threads(int n);
-  void site(int i, ThreadState &t, double *f, double *vatom, mtp::SiteGradient *grad);
+  // Atoms ilist[first..first+count-1] (count <= kLanes) evaluated as one batch.
+  void sites(const int *ilist, int count, ThreadState &t, double *f, double *vatom, mtp::SiteGradient *grad);
+  void gather(int i, Neighbours &nb);
+  void check_short_range(ThreadState &t, int count);
+  void scatter(const Neighbours &nb, double vi, ThreadState &t, double *f, double *vatom);
   void extrapolation_grade();          // after the sites of a grading step (configuration mode)
   void apply_thresholds(double grade);  // select: write the configuration; break: stop
   void write_configuration(double grade);

@@ -53,20 +53,37 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
     width = site_grads_[0].species.size() + site_grads_[0].moment.size() + site_grads_[0].radial.size();
     res.site_gradients.assign(size_t(n) * width, 0.0);
   }
-  auto atom_label = [](int i) { return "atom " + std::to_string(i); };
-  parallel_for(n, n_threads_, Schedule::Static, atom_label, [&](int i, int tid) {
-    const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
+  // Atoms in batches of kLanes (the moment program runs on a batch at once); per-site gradient
+  // rows need one atom at a time.
+  const int batch = req.site_param_gradients ? 1 : SiteEvaluator::kLanes;
+  parallel_for((n + batch - 1) / batch, n_threads_, Schedule::Static, [](int) { return std::string(); },
+               [&](int c, int tid) {
+    const int first = c * batch, count = std::min(batch, n - first);
     SiteGradient* own = nullptr;
     if (req.site_param_gradients) {
       own = &site_grads_[tid];
       own->reset(*pot_);
     }
-    res.site_energies[i] =
-        sites_[tid]->compute(types[i], count, &nl_.rij[3 * size_t(begin)], &ntypes_[begin],
-                             need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr,
-                             own ? own : req.param_gradient ? &grads_[tid] : nullptr);
+    int types_b[SiteEvaluator::kLanes], n_b[SiteEvaluator::kLanes];
+    const double* rij_b[SiteEvaluator::kLanes];
+    const int* ntypes_b[SiteEvaluator::kLanes];
+    double* dv_b[SiteEvaluator::kLanes];
+    for (int k = 0; k < count; ++k) {
+      const int i = first + k, begin = nl_.offsets[i];
+      types_b[k] = types[i];
+      n_b[k] = nl_.offsets[i + 1] - begin;
+      rij_b[k] = &nl_.rij[3 * size_t(begin)];
+      ntypes_b[k] = &ntypes_[begin];
+      dv_b[k] = need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr;
+    }
+    try {
+      sites_[tid]->compute_batch(count, types_b, n_b, rij_b, ntypes_b, need_deriv ? dv_b : nullptr,
+                                 own ? own : req.param_gradient ? &grads_[tid] : nullptr, &res.site_energies[first]);
+    } catch (const SiteError& e) {
+      throw InputError("atom " + std::to_string(first + e.lane()) + ": " + e.what());
+    }
     if (own) {
-      double* row = &res.site_gradients[size_t(i) * width];
+      double* row = &res.site_gradients[size_t(first) * width];
       row = std::copy(own->species.begin(), own->species.end(), row);
       row = std::copy(own->moment.begin(), own->moment.end(), row);
       std::copy(own->radial.begin(), own->radial.end(), row);

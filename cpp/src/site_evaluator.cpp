@@ -83,22 +83,12 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
   const int nb = int(prog.basic.size());
   basic_mu_.resize(nb);
   basic_mono_.resize(nb);
-  basic_nu_.resize(nb);
-  basic_lower_.assign(3 * nb, 0);
-  basic_lower_coef_.assign(3 * nb, 0.0);
   for (int b = 0; b < nb; ++b) {
     const auto& e = prog.basic[b];
     basic_mu_[b] = e[0];
     basic_mono_[b] = index[{e[1], e[2], e[3]}];
-    basic_nu_[b] = e[1] + e[2] + e[3];
-    for (int ax = 0; ax < 3; ++ax) {
-      if (e[1 + ax] == 0) continue;
-      int lower[3] = {e[1], e[2], e[3]};
-      lower[ax] -= 1;
-      basic_lower_[3 * b + ax] = index[{lower[0], lower[1], lower[2]}];
-      basic_lower_coef_[3 * b + ax] = e[1 + ax];
-    }
   }
+  build_reverse_lists(prog, index);
   // Group products by target, targets ordered by their last write (valid: validate() checked
   // that no moment is read before its last write, so earlier terms may move down to it).
   std::vector<int> last(prog.moments_count, -1);
@@ -143,62 +133,87 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
         table_t_[(size_t(p) * n_basis_ + b) * n_funcs_ + mu] = c[(size_t(p) * n_funcs_ + mu) * n_basis_ + b];
   mu_used_.assign(n_funcs_, 0);
   for (int mu : basic_mu_) mu_used_[mu] = 1;
-  by_mu_begin_.assign(n_funcs_ + 1, 0);
-  for (int mu = 0; mu < n_funcs_; ++mu) {
-    for (int b = 0; b < nb; ++b)
-      if (basic_mu_[b] == mu) by_mu_.push_back(b);
-    by_mu_begin_[mu + 1] = int(by_mu_.size());
-  }
-  moments_.assign(prog.moments_count, 0.0);
-  adjoint_.assign(prog.moments_count, 0.0);
+  moments_.assign(size_t(prog.moments_count) * kLanes, 0.0);
+  adjoint_.assign(size_t(prog.moments_count) * kLanes, 0.0);
+}
+
+// Sparse lists of the reverse pass over neighbours (see rev_begin_): for every mu the monomials
+// of its basic moments (P), then per axis the monomials one degree lower with the exponent.
+void SiteEvaluator::build_reverse_lists(const MomentProgram& prog,
+                                        const std::map<std::tuple<int, int, int>, int>& index) {
+  rev_begin_.assign(1, 0);
+  for (int mu = 0; mu < n_funcs_; ++mu)
+    for (int o = 0; o < 4; ++o) {
+      for (int b = 0; b < int(prog.basic.size()); ++b) {
+        const auto& e = prog.basic[b];
+        if (e[0] != mu) continue;
+        int lower[3] = {e[1], e[2], e[3]};
+        if (o > 0) {
+          if (lower[o - 1] == 0) continue;  // d rhat^m / d rhat_ax = 0
+          lower[o - 1] -= 1;
+        }
+        rev_mono_.push_back(index.at({lower[0], lower[1], lower[2]}));
+        rev_basic_.push_back(b);
+        rev_exp_.push_back(o == 0 ? 1.0 : double(e[o]));
+      }
+      rev_begin_.push_back(int(rev_mono_.size()));
+    }
+  rev_weight_.assign(rev_mono_.size(), 0.0);
 }
 
 size_t SiteEvaluator::memory_bytes() const {
-  size_t doubles = basic_nu_.size() + basic_lower_coef_.size() + mono_lower_coef_.size() + seed_.size() +
-                   table_t_.size() + dist_.size() + unit_.size() + powers_.size() + mono_.size() +
-                   rb_.size() + drb_.size() + f_.size() + df_.size() + acc_.size() + pqr_.size() + core_dedr_.size() +
-                   moments_.size() + adjoint_.size();
+  size_t doubles = rev_exp_.size() + rev_weight_.size() + mono_lower_coef_.size() + seed_.size() +
+                   table_t_.size() + moments_.size() + adjoint_.size();
   size_t ints = mono_exp_.size() + mono_lower_.size() + basic_mu_.size() + basic_mono_.size() +
-                basic_lower_.size() + target_.size() + target_begin_.size() + pull_order_.size() +
-                pull_begin_.size() + active_.size() + active_type_.size() + by_mu_.size();
+                rev_begin_.size() + rev_mono_.size() + rev_basic_.size() + target_.size() +
+                target_begin_.size() + pull_order_.size() + pull_begin_.size() + mu_used_.size();
+  for (const Neighbourhood& h : hoods_) {
+    doubles += h.dist.size() + h.unit.size() + h.powers.size() + h.mono.size() + h.rb.size() + h.drb.size() +
+               h.f.size() + h.df.size() + h.acc.size() + h.pqr.size() + h.core_dedr.size();
+    ints += h.active.size() + h.active_type.size();
+  }
   return doubles * sizeof(double) + ints * sizeof(int) +
          (terms_.size() + pull_terms_.size()) * sizeof(Term);
 }
 
-void SiteEvaluator::grow(int n_pad) {
-  if (n_pad <= capacity_) return;
-  capacity_ = std::max(n_pad, (capacity_ + capacity_ / 2 + 3) / 4 * 4);
-  const size_t c = capacity_;
-  active_.resize(c);
-  active_type_.resize(c);
-  dist_.resize(c);
-  unit_.resize(3 * c);
-  powers_.resize(3 * size_t(max_nu_ + 1) * c);
-  mono_.resize(size_t(n_mono_) * c);
-  rb_.resize(size_t(n_basis_) * c);
-  drb_.resize(size_t(n_basis_) * c);
-  f_.resize(size_t(n_funcs_) * c);
-  df_.resize(size_t(n_funcs_) * c);
-  acc_.resize(5 * c);
-  if (pot_.repulsive_core().enabled()) core_dedr_.resize(c);
-  pqr_.resize(5 * size_t(n_funcs_) * c);
+void SiteEvaluator::grow(Neighbourhood& h, int n_pad) {
+  if (n_pad <= h.capacity) return;
+  h.capacity = std::max(n_pad, (h.capacity + h.capacity / 2 + 3) / 4 * 4);
+  const size_t c = h.capacity;
+  h.active.resize(c);
+  h.active_type.resize(c);
+  h.dist.resize(c);
+  h.unit.resize(3 * c);
+  h.powers.resize(3 * size_t(max_nu_ + 1) * c);
+  h.mono.resize(size_t(n_mono_) * c);
+  h.rb.resize(size_t(n_basis_) * c);
+  h.drb.resize(size_t(n_basis_) * c);
+  h.f.resize(size_t(n_funcs_) * c);
+  h.df.resize(size_t(n_funcs_) * c);
+  h.acc.resize(5 * c);  // the radial basis stage uses 3 rows, the reverse pass 4
+  if (pot_.repulsive_core().enabled()) h.core_dedr.resize(c);
+  h.pqr.resize(4 * size_t(n_funcs_) * c);
 }
 
-double SiteEvaluator::forward(int type, int n, const double* rij, const int* ntypes) {
+void SiteEvaluator::forward_neighbours(int lane, int type, int n, const double* rij, const int* ntypes) {
   if (type < 0 || type >= n_species_)
-    throw InputError("atom species index " + std::to_string(type) + " is outside 0.." +
-                     std::to_string(n_species_ - 1));
-  grow((n + 3) / 4 * 4);
-  gather_neighbours(n, rij, ntypes);
-  radial_basis_stage(type);
-  radial_functions_stage(type);
-  monomials_stage();
-  basic_moments_stage();
-  return program_stage(type);
+    throw SiteError(lane, "atom species index " + std::to_string(type) + " is outside 0.." +
+                              std::to_string(n_species_ - 1));
+  Neighbourhood& h = hoods_[lane];
+  grow(h, (n + 3) / 4 * 4);
+  try {
+    gather_neighbours(h, n, rij, ntypes);
+  } catch (const InputError& e) {
+    throw SiteError(lane, e.what());
+  }
+  radial_basis_stage(h, type);
+  radial_functions_stage(h, type);
+  monomials_stage(h);
+  basic_moments_stage(h, lane);
 }
 
-// Neighbours inside the cutoff: active_, active_type_, dist_, unit_ (padded to np_ lanes).
-void SiteEvaluator::gather_neighbours(int n, const double* rij, const int* ntypes) {
+// Neighbours inside the cutoff: h.active, h.active_type, h.dist, h.unit (padded to h.np lanes).
+void SiteEvaluator::gather_neighbours(Neighbourhood& h, int n, const double* rij, const int* ntypes) {
   const RadialBasis& basis = pot_.radial_basis();
   const double cutoff = basis.max_dist;
   int na = 0;
@@ -217,9 +232,9 @@ void SiteEvaluator::gather_neighbours(int n, const double* rij, const int* ntype
       throw InputError("neighbour species index " + std::to_string(tj) + " is outside 0.." +
                        std::to_string(n_species_ - 1));
     if (r2 < 1e-16) throw InputError("two atoms coincide");
-    active_[na] = k;
-    active_type_[na] = tj;
-    dist_[na] = std::sqrt(r2);
+    h.active[na] = k;
+    h.active_type[na] = tj;
+    h.dist[na] = std::sqrt(r2);
     ++na;
   }
   if (r2_min < basis.min_dist * basis.min_dist) {
@@ -227,18 +242,18 @@ void SiteEvaluator::gather_neighbours(int n, const double* rij, const int* ntype
     short_range_.closest = std::min(short_range_.closest, std::sqrt(r2_min));
   }
   const int np = (na + 3) / 4 * 4;  // stride: padded lanes hold harmless values
-  na_ = na;
-  np_ = np;
+  h.na = na;
+  h.np = np;
   for (int a = na; a < np; ++a) {
-    active_type_[a] = 0;
-    dist_[a] = cutoff;  // Q(cutoff) = 0: padded lanes have zero radial functions
+    h.active_type[a] = 0;
+    h.dist[a] = cutoff;  // Q(cutoff) = 0: padded lanes have zero radial functions
   }
-  double* ux = &unit_[0];
+  double* ux = &h.unit[0];
   double* uy = ux + np;
   double* uz = uy + np;
   for (int a = 0; a < na; ++a) {
-    const double* v = rij + 3 * size_t(active_[a]);
-    const double inv = 1.0 / dist_[a];
+    const double* v = rij + 3 * size_t(h.active[a]);
+    const double inv = 1.0 / h.dist[a];
     ux[a] = v[0] * inv;
     uy[a] = v[1] * inv;
     uz[a] = v[2] * inv;
@@ -246,25 +261,25 @@ void SiteEvaluator::gather_neighbours(int n, const double* rij, const int* ntype
   for (int a = na; a < np; ++a) ux[a] = uy[a] = uz[a] = 0.0;
 }
 
-// phi_beta(r) and its derivative for all neighbours (rb_, drb_), vectorised over neighbours.
-void SiteEvaluator::radial_basis_stage(int type) {
+// phi_beta(r) and its derivative for all neighbours (h.rb, h.drb), vectorised over neighbours.
+void SiteEvaluator::radial_basis_stage(Neighbourhood& h, int type) {
   const RadialBasis& basis = pot_.radial_basis();
   const double cutoff = basis.max_dist;
-  const int nbas = n_basis_, np = np_;
+  const int nbas = n_basis_, np = h.np;
   // ---- radial basis phi_beta(r) for all neighbours, vectorised over neighbours -------------
   {
     const double inv_width = 1.0 / (basis.max_dist - basis.min_dist);
     const double dxi = 2.0 * inv_width, sc = basis.scaling;
-    double* rb0 = &rb_[0];
-    double* d0 = &drb_[0];
-    double* xi = &acc_[0];     // scratch rows
-    double* reff = &acc_[np];    // distance the basis is evaluated at: max(r, floor)
-    double* below = &acc_[2 * size_t(np)];  // r - reff (<= 0): the linear continuation
+    double* rb0 = &h.rb[0];
+    double* d0 = &h.drb[0];
+    double* xi = &h.acc[0];     // scratch rows
+    double* reff = &h.acc[np];    // distance the basis is evaluated at: max(r, floor)
+    double* below = &h.acc[2 * size_t(np)];  // r - reff (<= 0): the linear continuation
     const bool floors = !basis.floor.empty();
     for (int a = 0; a < np; ++a) {
-      const double fl = floors ? basis.floor[size_t(type) * n_species_ + active_type_[a]] : 0.0;
-      reff[a] = std::max(dist_[a], fl);
-      below[a] = dist_[a] - reff[a];
+      const double fl = floors ? basis.floor[size_t(type) * n_species_ + h.active_type[a]] : 0.0;
+      reff[a] = std::max(h.dist[a], fl);
+      below[a] = h.dist[a] - reff[a];
     }
     for (int a = 0; a < np; ++a) {
       const double r = reff[a];
@@ -299,15 +314,15 @@ void SiteEvaluator::radial_basis_stage(int type) {
   }
 }
 
-// f_mu = sum_beta C[type, t_j, mu, beta] phi_beta and f_mu' (f_, df_).
-void SiteEvaluator::radial_functions_stage(int type) {
-  const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
+// f_mu = sum_beta C[type, t_j, mu, beta] phi_beta and f_mu' (h.f, h.df).
+void SiteEvaluator::radial_functions_stage(Neighbourhood& h, int type) {
+  const int nf = n_funcs_, nbas = n_basis_, na = h.na, np = h.np;
   const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * nf;
   for (int mu = 0; mu < nf; ++mu)  // padded lanes: zero radial functions
-    for (int a = na; a < np; ++a) f_[size_t(mu) * np + a] = df_[size_t(mu) * np + a] = 0.0;
-  const int* t = active_type_.data();
-  const double *rb = rb_.data(), *drb = drb_.data();
-  double *f = f_.data(), *df = df_.data();
+    for (int a = na; a < np; ++a) h.f[size_t(mu) * np + a] = h.df[size_t(mu) * np + a] = 0.0;
+  const int* t = h.active_type.data();
+  const double *rb = h.rb.data(), *drb = h.drb.data();
+  double *f = h.f.data(), *df = h.df.data();
   switch (nf) {  // the radial-function count as a compile-time constant: accumulators in registers
     case 1: radial_functions_fixed<1>(c, t, rb, drb, na, np, nbas, f, df); break;
     case 2: radial_functions_fixed<2>(c, t, rb, drb, na, np, nbas, f, df); break;
@@ -331,242 +346,276 @@ void SiteEvaluator::radial_functions_stage(int type) {
   }
 }
 
-// Powers of the unit-vector components and the monomials rhat^(a,b,c) (mono_).
-void SiteEvaluator::monomials_stage() {
-  const int nm = n_mono_, np = np_;
+// Powers of the unit-vector components and the monomials rhat^(a,b,c) (h.mono).
+void SiteEvaluator::monomials_stage(Neighbourhood& h) {
+  const int nm = n_mono_, np = h.np;
   const int np1 = max_nu_ + 1;
   for (int ax = 0; ax < 3; ++ax) {
-    const double* u = &unit_[size_t(ax) * np];
-    double* p = &powers_[size_t(ax) * np1 * np];
+    const double* u = &h.unit[size_t(ax) * np];
+    double* p = &h.powers[size_t(ax) * np1 * np];
     for (int a = 0; a < np; ++a) p[a] = 1.0;
     for (int k = 1; k <= max_nu_; ++k)
       for (int a = 0; a < np; ++a) p[size_t(k) * np + a] = p[size_t(k - 1) * np + a] * u[a];
   }
   for (int m = 0; m < nm; ++m) {
-    const double* px = &powers_[size_t(mono_exp_[3 * m]) * np];
-    const double* py = &powers_[(size_t(np1) + mono_exp_[3 * m + 1]) * np];
-    const double* pz = &powers_[(size_t(2 * np1) + mono_exp_[3 * m + 2]) * np];
-    double* out = &mono_[size_t(m) * np];
+    const double* px = &h.powers[size_t(mono_exp_[3 * m]) * np];
+    const double* py = &h.powers[(size_t(np1) + mono_exp_[3 * m + 1]) * np];
+    const double* pz = &h.powers[(size_t(2 * np1) + mono_exp_[3 * m + 2]) * np];
+    double* out = &h.mono[size_t(m) * np];
     for (int a = 0; a < np; ++a) out[a] = px[a] * py[a] * pz[a];
   }
 }
 
 // Basic moments M_{mu,nu} components: sum over neighbours of f_mu times a monomial.
-void SiteEvaluator::basic_moments_stage() {
-  const int n_basic = int(pot_.program().basic.size()), np = np_;
+void SiteEvaluator::basic_moments_stage(Neighbourhood& h, int lane) {
+  const int n_basic = int(pot_.program().basic.size()), np = h.np;
   // Dot products over neighbours, four moments at a time (independent accumulators keep the
-  // FMA pipeline full).
-  double* m = moments_.data();
-  {
-    int b = 0;
-    for (; b + 4 <= n_basic; b += 4) {
-      const double* f0 = &f_[size_t(basic_mu_[b]) * np];
-      const double* f1 = &f_[size_t(basic_mu_[b + 1]) * np];
-      const double* f2 = &f_[size_t(basic_mu_[b + 2]) * np];
-      const double* f3 = &f_[size_t(basic_mu_[b + 3]) * np];
-      const double* m0 = &mono_[size_t(basic_mono_[b]) * np];
-      const double* m1 = &mono_[size_t(basic_mono_[b + 1]) * np];
-      const double* m2 = &mono_[size_t(basic_mono_[b + 2]) * np];
-      const double* m3 = &mono_[size_t(basic_mono_[b + 3]) * np];
-      v4 s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
-      for (int a = 0; a < np; a += 4) {
-        s0 += load4(f0 + a) * load4(m0 + a);
-        s1 += load4(f1 + a) * load4(m1 + a);
-        s2 += load4(f2 + a) * load4(m2 + a);
-        s3 += load4(f3 + a) * load4(m3 + a);
-      }
-      m[b] = hsum(s0);
-      m[b + 1] = hsum(s1);
-      m[b + 2] = hsum(s2);
-      m[b + 3] = hsum(s3);
+  // FMA pipeline full), into this atom's lane of moments_ (stride kLanes).
+  double* m = moments_.data() + lane;
+  int b = 0;
+  for (; b + 4 <= n_basic; b += 4) {
+    const double* f0 = &h.f[size_t(basic_mu_[b]) * np];
+    const double* f1 = &h.f[size_t(basic_mu_[b + 1]) * np];
+    const double* f2 = &h.f[size_t(basic_mu_[b + 2]) * np];
+    const double* f3 = &h.f[size_t(basic_mu_[b + 3]) * np];
+    const double* m0 = &h.mono[size_t(basic_mono_[b]) * np];
+    const double* m1 = &h.mono[size_t(basic_mono_[b + 1]) * np];
+    const double* m2 = &h.mono[size_t(basic_mono_[b + 2]) * np];
+    const double* m3 = &h.mono[size_t(basic_mono_[b + 3]) * np];
+    v4 s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
+    for (int a = 0; a < np; a += 4) {
+      s0 += load4(f0 + a) * load4(m0 + a);
+      s1 += load4(f1 + a) * load4(m1 + a);
+      s2 += load4(f2 + a) * load4(m2 + a);
+      s3 += load4(f3 + a) * load4(m3 + a);
     }
-    for (; b < n_basic; ++b) {
-      const double* fr = &f_[size_t(basic_mu_[b]) * np];
-      const double* mr = &mono_[size_t(basic_mono_[b]) * np];
-      v4 s0 = {0, 0, 0, 0};
-      for (int a = 0; a < np; a += 4) s0 += load4(fr + a) * load4(mr + a);
-      m[b] = hsum(s0);
-    }
+    m[size_t(b) * kLanes] = hsum(s0);
+    m[size_t(b + 1) * kLanes] = hsum(s1);
+    m[size_t(b + 2) * kLanes] = hsum(s2);
+    m[size_t(b + 3) * kLanes] = hsum(s3);
+  }
+  for (; b < n_basic; ++b) {
+    const double* fr = &h.f[size_t(basic_mu_[b]) * np];
+    const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
+    v4 s0 = {0, 0, 0, 0};
+    for (int a = 0; a < np; a += 4) s0 += load4(fr + a) * load4(mr + a);
+    m[size_t(b) * kLanes] = hsum(s0);
   }
 }
 
-// Intermediate moments, the scalar basis functions and V_i (with the core's half pairs).
-double SiteEvaluator::program_stage(int type) {
+// Intermediate moments of all lanes (one SIMD lane per atom), then the scalar basis functions
+// and V of the first `count` lanes (with the core's half pairs).
+void SiteEvaluator::program_stage(int count, const int* types, double* energies) {
+  static_assert(kLanes == 4, "the program runs one atom per lane of a v4");
   const MomentProgram& prog = pot_.program();
-  const int na = na_;
   double* m = moments_.data();
   const int n_targets = int(target_.size());
-  // Two interleaved accumulators per target halve the FMA latency chain.
-  for (int t = 0; t < n_targets; ++t) {
-    double s0 = 0.0, s1 = 0.0;
+  for (int t = 0; t < n_targets; ++t) {  // two accumulators halve the FMA latency chain
+    v4 s0 = {0, 0, 0, 0}, s1 = s0;
     int q = target_begin_[t];
     const int end = target_begin_[t + 1];
+    const Term* pt = terms_.data();
     for (; q + 1 < end; q += 2) {
-      s0 += terms_[q].mult * m[terms_[q].i] * m[terms_[q].j];
-      s1 += terms_[q + 1].mult * m[terms_[q + 1].i] * m[terms_[q + 1].j];
+      s0 += pt[q].mult * load4(m + 4 * size_t(pt[q].i)) * load4(m + 4 * size_t(pt[q].j));
+      s1 += pt[q + 1].mult * load4(m + 4 * size_t(pt[q + 1].i)) * load4(m + 4 * size_t(pt[q + 1].j));
     }
-    if (q < end) s0 += terms_[q].mult * m[terms_[q].i] * m[terms_[q].j];
-    m[target_[t]] = s0 + s1;
+    if (q < end) s0 += pt[q].mult * load4(m + 4 * size_t(pt[q].i)) * load4(m + 4 * size_t(pt[q].j));
+    store4(m + 4 * size_t(target_[t]), s0 + s1);
   }
   const std::vector<double>& xi = pot_.moment_coeffs();
-  double energy = pot_.species_coeffs()[type];
-  for (size_t al = 0; al < xi.size(); ++al) energy += xi[al] * m[prog.scalar_map[al]];
+  v4 basis_energy = {0, 0, 0, 0};
+  for (size_t al = 0; al < xi.size(); ++al) basis_energy += xi[al] * load4(m + 4 * size_t(prog.scalar_map[al]));
   const RepulsiveCore& core = pot_.repulsive_core();
-  if (core.enabled())  // half of each pair's core energy; its slope is added in compute()
-    for (int a = 0; a < na; ++a) {
-      double dedr;
-      energy += 0.5 * core.pair(type, active_type_[a], dist_[a], &dedr);
-      core_dedr_[a] = 0.5 * dedr;
-    }
-  if (!std::isfinite(energy))
-    throw InputError("site energy of a species-" + std::to_string(type) +
-                     " atom is not finite (check positions and parameters)");
-  return energy;
+  for (int k = 0; k < count; ++k) {
+    double energy = pot_.species_coeffs()[types[k]] + basis_energy[k];
+    Neighbourhood& h = hoods_[k];
+    if (core.enabled())  // half of each pair's core energy; its slope is added in compute()
+      for (int a = 0; a < h.na; ++a) {
+        double dedr;
+        energy += 0.5 * core.pair(types[k], h.active_type[a], h.dist[a], &dedr);
+        h.core_dedr[a] = 0.5 * dedr;
+      }
+    if (!std::isfinite(energy))
+      throw SiteError(k, "site energy of a species-" + std::to_string(types[k]) +
+                             " atom is not finite (check positions and parameters)");
+    energies[k] = energy;
+  }
 }
 
+// Pull form, all lanes: adjoint[k] = seed[k] + sum mult * adjoint[target] * moment[other].
 void SiteEvaluator::reverse_program() {
   const double* m = moments_.data();
   double* g = adjoint_.data();
+  const Term* pt = pull_terms_.data();
   for (size_t o = 0; o < pull_order_.size(); ++o) {
-    double s0 = seed_[pull_order_[o]], s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    const double seed = seed_[pull_order_[o]];
+    v4 s0 = {seed, seed, seed, seed}, s1 = {0, 0, 0, 0};
     int q = pull_begin_[o];
     const int end = pull_begin_[o + 1];
-    const Term* pt = pull_terms_.data();
-    for (; q + 3 < end; q += 4) {
-      s0 += pt[q].mult * g[pt[q].i] * m[pt[q].j];
-      s1 += pt[q + 1].mult * g[pt[q + 1].i] * m[pt[q + 1].j];
-      s2 += pt[q + 2].mult * g[pt[q + 2].i] * m[pt[q + 2].j];
-      s3 += pt[q + 3].mult * g[pt[q + 3].i] * m[pt[q + 3].j];
+    for (; q + 1 < end; q += 2) {
+      s0 += pt[q].mult * load4(g + 4 * size_t(pt[q].i)) * load4(m + 4 * size_t(pt[q].j));
+      s1 += pt[q + 1].mult * load4(g + 4 * size_t(pt[q + 1].i)) * load4(m + 4 * size_t(pt[q + 1].j));
     }
-    for (; q < end; ++q) s0 += pt[q].mult * g[pt[q].i] * m[pt[q].j];
-    g[pull_order_[o]] = (s0 + s1) + (s2 + s3);
+    if (q < end) s0 += pt[q].mult * load4(g + 4 * size_t(pt[q].i)) * load4(m + 4 * size_t(pt[q].j));
+    store4(g + 4 * size_t(pull_order_[o]), s0 + s1);
   }
 }
 
-double SiteEvaluator::compute(int type, int n, const double* rij, const int* ntypes,
-                              double* dv_drij, SiteGradient* grad) {
-  if (dv_drij) std::fill(dv_drij, dv_drij + 3 * size_t(n), 0.0);
-  const double energy = forward(type, n, rij, ntypes);
-  const MomentProgram& prog = pot_.program();
-  const std::vector<double>& xi = pot_.moment_coeffs();
-  const double* m = moments_.data();
-  if (grad) {
-    grad->species[type] += 1.0;
-    for (size_t al = 0; al < xi.size(); ++al) grad->moment[al] += m[prog.scalar_map[al]];
-  }
-  if (!dv_drij && !grad) return energy;
-
-  reverse_program();  // pull form: adjoint[k] = dV/d moment k
-  reverse_neighbours_stage(dv_drij != nullptr);
-  if (dv_drij) pair_derivatives_stage(dv_drij);
-  if (grad) radial_gradient_stage(type, grad);
+double SiteEvaluator::compute(int type, int n, const double* rij, const int* ntypes, double* dv_drij,
+                              SiteGradient* grad) {
+  double energy = 0.0;
+  double* const dv[1] = {dv_drij};
+  compute_batch(1, &type, &n, &rij, &ntypes, dv_drij ? dv : nullptr, grad, &energy);
   return energy;
 }
 
-// Per radial function mu: P = sum_b g_b mono_b, Q = sum_b g_b nu_b mono_b,
-// R_ax = sum_b g_b e_ax(b) mono_{b - ax} (R only with forces), over basic moments b with
-// mu_b = mu, four neighbours at a time, into pqr_.
-void SiteEvaluator::reverse_neighbours_stage(bool forces) {
-  const int nf = n_funcs_, np = np_;
+void SiteEvaluator::compute_batch(int count, const int* types, const int* n, const double* const* rij,
+                                  const int* const* ntypes, double* const* dv_drij, SiteGradient* grad,
+                                  double* energies) {
+  if (count < 1 || count > kLanes)
+    throw InputError("compute_batch: " + std::to_string(count) + " atoms (1.." + std::to_string(kLanes) + ")");
+  const int n_basic = int(pot_.program().basic.size());
+  for (int k = 0; k < count; ++k) {
+    if (dv_drij) std::fill(dv_drij[k], dv_drij[k] + 3 * size_t(n[k]), 0.0);
+    forward_neighbours(k, types[k], n[k], rij[k], ntypes[k]);
+  }
+  for (int k = count; k < kLanes; ++k)  // idle lanes: zero basic moments, results unused
+    for (int b = 0; b < n_basic; ++b) moments_[size_t(b) * kLanes + k] = 0.0;
+  program_stage(count, types, energies);
+  const MomentProgram& prog = pot_.program();
+  if (grad)
+    for (int k = 0; k < count; ++k) {
+      grad->species[types[k]] += 1.0;
+      for (size_t al = 0; al < prog.scalar_map.size(); ++al)
+        grad->moment[al] += moments_[size_t(prog.scalar_map[al]) * kLanes + k];
+    }
+  if (!dv_drij && !grad) return;
+  reverse_program();  // adjoint = dV/d moments, every lane
+  for (int k = 0; k < count; ++k) {
+    Neighbourhood& h = hoods_[k];
+    reverse_neighbours_stage(h, k, dv_drij != nullptr);
+    if (dv_drij) pair_derivatives_stage(h, dv_drij[k]);
+    if (grad) radial_gradient_stage(h, types[k], grad);
+  }
+}
+
+namespace {
+// out[k] = sum_e weight[e] * rows[index[e]][4 k .. 4 k + 3] for K blocks of four neighbours:
+// the accumulators stay in registers and each weight is broadcast once for K blocks.
+template <int K>
+void weighted_row_sum(const double* weight, const int* index, int count, const double* rows, int np,
+                      double* out) {
+  v4 s[K];
+  for (int k = 0; k < K; ++k) s[k] = v4{0, 0, 0, 0};
+  for (int e = 0; e < count; ++e) {
+    const double w = weight[e];
+    const double* row = rows + size_t(index[e]) * np;
+    for (int k = 0; k < K; ++k) s[k] += w * load4(row + 4 * k);
+  }
+  for (int k = 0; k < K; ++k) store4(out + 4 * k, s[k]);
+}
+}  // namespace
+
+// Per radial function mu: P_mu = sum_b g_b rhat^m_b and R_mu = grad_rhat P_mu (R only with
+// forces), over the basic moments b of mu (g = adjoint), per neighbour, into h.pqr. Blocks of up
+// to 8 x 4 neighbours are summed at once.
+void SiteEvaluator::reverse_neighbours_stage(Neighbourhood& h, int lane, bool forces) {
+  const int nf = n_funcs_, np = h.np;
   const double* g = adjoint_.data();
+  for (size_t e = 0; e < rev_mono_.size(); ++e) rev_weight_[e] = g[size_t(rev_basic_[e]) * kLanes + lane] * rev_exp_[e];
   for (int mu = 0; mu < nf; ++mu) {
-    double* P = &pqr_[5 * size_t(mu) * np];
-    double* Q = P + np;
-    double* R0 = Q + np;
-    double* R1 = R0 + np;
-    double* R2 = R1 + np;
-    const int* list = by_mu_.data() + by_mu_begin_[mu];
-    const int count = by_mu_begin_[mu + 1] - by_mu_begin_[mu];
-    for (int a = 0; a < np; a += 4) {
-      v4 p = {0, 0, 0, 0}, q = p, r0 = p, r1 = p, r2 = p;
-      for (int t = 0; t < count; ++t) {
-        const int b = list[t];
-        const double gb = g[b];
-        const v4 mr = load4(&mono_[size_t(basic_mono_[b]) * np + a]);
-        p += gb * mr;
-        q += (gb * basic_nu_[b]) * mr;
-        if (!forces) continue;
-        const int* lo = &basic_lower_[3 * b];
-        const double* lc = &basic_lower_coef_[3 * b];
-        // Absent lower monomials have coefficient 0 and point at monomial 0 (harmless).
-        r0 += (gb * lc[0]) * load4(&mono_[size_t(lo[0]) * np + a]);
-        r1 += (gb * lc[1]) * load4(&mono_[size_t(lo[1]) * np + a]);
-        r2 += (gb * lc[2]) * load4(&mono_[size_t(lo[2]) * np + a]);
+    if (!mu_used_[mu]) continue;
+    for (int o = 0; o < (forces ? 4 : 1); ++o) {
+      const int begin = rev_begin_[4 * mu + o], count = rev_begin_[4 * mu + o + 1] - begin;
+      const double* w = rev_weight_.data() + begin;
+      const int* idx = rev_mono_.data() + begin;
+      double* out = &h.pqr[(4 * size_t(mu) + o) * np];
+      for (int a = 0; a < np; a += 32) {
+        const double* rows = h.mono.data() + a;
+        switch (std::min(8, (np - a) / 4)) {
+          case 1: weighted_row_sum<1>(w, idx, count, rows, np, out + a); break;
+          case 2: weighted_row_sum<2>(w, idx, count, rows, np, out + a); break;
+          case 3: weighted_row_sum<3>(w, idx, count, rows, np, out + a); break;
+          case 4: weighted_row_sum<4>(w, idx, count, rows, np, out + a); break;
+          case 5: weighted_row_sum<5>(w, idx, count, rows, np, out + a); break;
+          case 6: weighted_row_sum<6>(w, idx, count, rows, np, out + a); break;
+          case 7: weighted_row_sum<7>(w, idx, count, rows, np, out + a); break;
+          default: weighted_row_sum<8>(w, idx, count, rows, np, out + a); break;
+        }
       }
-      store4(P + a, p);
-      store4(Q + a, q);
-      store4(R0 + a, r0);
-      store4(R1 + a, r1);
-      store4(R2 + a, r2);
     }
   }
 }
 
-// dV/dr_vec = A rhat + (Cvec - B rhat) / r with A = sum_mu f'_mu P_mu (+ the core's slope),
-// B = sum_mu f_mu Q_mu, Cvec = sum_mu f_mu R_mu, into dv_drij (n, 3) at the active rows.
-void SiteEvaluator::pair_derivatives_stage(double* dv_drij) {
-  const int nf = n_funcs_, na = na_, np = np_;
-  const double* ux = &unit_[0];
+// dV/dr_vec = A rhat + (C - (rhat . C) rhat) / r with A = sum_mu f'_mu P_mu (+ the core's slope)
+// and C = sum_mu f_mu R_mu, into dv_drij (n, 3) at the active rows. (The radial part of the
+// monomial gradient, sum_mu f_mu nu P_mu, equals rhat . C by Euler's identity for homogeneous
+// polynomials, so it is projected out rather than summed.)
+void SiteEvaluator::pair_derivatives_stage(Neighbourhood& h, double* dv_drij) {
+  const int nf = n_funcs_, na = h.na, np = h.np;
+  const double* ux = &h.unit[0];
   const double* uy = ux + np;
   const double* uz = uy + np;
-    double* A = &acc_[0];
-    double* B = A + np;
-    double* C0 = B + np;
-    double* C1 = C0 + np;
-    double* C2 = C1 + np;
-    std::fill(acc_.begin(), acc_.begin() + 5 * size_t(np), 0.0);
-    for (int mu = 0; mu < nf; ++mu) {
-      if (!mu_used_[mu]) continue;
-      const double* P = &pqr_[5 * size_t(mu) * np];
-      const double* Q = P + np;
-      const double* R0 = Q + np;
-      const double* R1 = R0 + np;
-      const double* R2 = R1 + np;
-      const double* fr = &f_[size_t(mu) * np];
-      const double* dfr = &df_[size_t(mu) * np];
-      for (int a = 0; a < np; a += 4) {
-        const v4 f4 = load4(fr + a);
-        store4(A + a, load4(A + a) + load4(dfr + a) * load4(P + a));
-        store4(B + a, load4(B + a) + f4 * load4(Q + a));
-        store4(C0 + a, load4(C0 + a) + f4 * load4(R0 + a));
-        store4(C1 + a, load4(C1 + a) + f4 * load4(R1 + a));
-        store4(C2 + a, load4(C2 + a) + f4 * load4(R2 + a));
-      }
+  double* A = &h.acc[0];
+  double* C0 = A + np;
+  double* C1 = C0 + np;
+  double* C2 = C1 + np;
+  std::fill(h.acc.begin(), h.acc.begin() + 4 * size_t(np), 0.0);
+  for (int mu = 0; mu < nf; ++mu) {
+    if (!mu_used_[mu]) continue;
+    const double* P = &h.pqr[4 * size_t(mu) * np];
+    const double* R0 = P + np;
+    const double* R1 = R0 + np;
+    const double* R2 = R1 + np;
+    const double* fr = &h.f[size_t(mu) * np];
+    const double* dfr = &h.df[size_t(mu) * np];
+    for (int a = 0; a < np; a += 4) {
+      const v4 f4 = load4(fr + a);
+      store4(A + a, load4(A + a) + load4(dfr + a) * load4(P + a));
+      store4(C0 + a, load4(C0 + a) + f4 * load4(R0 + a));
+      store4(C1 + a, load4(C1 + a) + f4 * load4(R1 + a));
+      store4(C2 + a, load4(C2 + a) + f4 * load4(R2 + a));
     }
-    if (pot_.repulsive_core().enabled())
-      for (int a = 0; a < na; ++a) A[a] += core_dedr_[a];
-    for (int a = 0; a < na; ++a) {
-      const double inv = 1.0 / dist_[a];
-      double* out = dv_drij + 3 * size_t(active_[a]);
-      out[0] = A[a] * ux[a] + (C0[a] - B[a] * ux[a]) * inv;
-      out[1] = A[a] * uy[a] + (C1[a] - B[a] * uy[a]) * inv;
-      out[2] = A[a] * uz[a] + (C2[a] - B[a] * uz[a]) * inv;
-    }
+  }
+  if (pot_.repulsive_core().enabled())
+    for (int a = 0; a < na; ++a) A[a] += h.core_dedr[a];
+  for (int a = 0; a < na; ++a) {
+    const double inv = 1.0 / h.dist[a];
+    const double radial = ux[a] * C0[a] + uy[a] * C1[a] + uz[a] * C2[a];
+    double* out = dv_drij + 3 * size_t(h.active[a]);
+    out[0] = A[a] * ux[a] + (C0[a] - radial * ux[a]) * inv;
+    out[1] = A[a] * uy[a] + (C1[a] - radial * uy[a]) * inv;
+    out[2] = A[a] * uz[a] + (C2[a] - radial * uz[a]) * inv;
+  }
 }
 
 // dV/dC[type, t_j, mu, beta] = P_mu * phi_beta(r), accumulated into grad->radial.
-void SiteEvaluator::radial_gradient_stage(int type, SiteGradient* grad) {
-  const int nf = n_funcs_, nbas = n_basis_, na = na_, np = np_;
-    // dV/dC[type, t_j, mu, beta] = P_mu * phi_beta(r)
-    double* dc_type = grad->radial.data() + size_t(type) * n_species_ * nf * nbas;
-    for (int a = 0; a < na; ++a) {
-      double* dc = dc_type + size_t(active_type_[a]) * nf * nbas;
-      for (int mu = 0; mu < nf; ++mu) {
-        const double s = pqr_[5 * size_t(mu) * np + a];
-        for (int b = 0; b < nbas; ++b) dc[mu * nbas + b] += s * rb_[size_t(b) * np + a];
-      }
+void SiteEvaluator::radial_gradient_stage(Neighbourhood& h, int type, SiteGradient* grad) {
+  const int nf = n_funcs_, nbas = n_basis_, na = h.na, np = h.np;
+  double* dc_type = grad->radial.data() + size_t(type) * n_species_ * nf * nbas;
+  for (int a = 0; a < na; ++a) {
+    double* dc = dc_type + size_t(h.active_type[a]) * nf * nbas;
+    for (int mu = 0; mu < nf; ++mu) {
+      if (!mu_used_[mu]) continue;  // no P_mu rows (and a zero derivative)
+      const double s = h.pqr[4 * size_t(mu) * np + a];
+      for (int b = 0; b < nbas; ++b) dc[mu * nbas + b] += s * h.rb[size_t(b) * np + a];
     }
+  }
 }
 
 std::vector<std::pair<std::string, double>> SiteEvaluator::profile(int type, int n, const double* rij,
                                                                    const int* ntypes, int repeats) {
   using clock = std::chrono::steady_clock;
   std::vector<double> dv(3 * size_t(n));
-  compute(type, n, rij, ntypes, dv.data(), nullptr);  // warm up, sizes scratch
+  compute(type, n, rij, ntypes, dv.data(), nullptr);  // warm up
+  for (Neighbourhood& h : hoods_) grow(h, (n + 3) / 4 * 4);
   const char* names[] = {"neighbours", "radial basis", "radial functions", "monomials", "basic moments",
                          "program forward", "program reverse", "reverse over neighbours", "pair derivatives"};
   double seconds[9] = {0};
-  volatile double sink = 0.0;
+  const int types[kLanes] = {type, type, type, type};
+  double energies[kLanes];
+  // A full batch of kLanes copies of the neighbourhood, as LAMMPS evaluates atoms: the per-atom
+  // stages run kLanes times, the program once; figures are per atom.
   for (int r = 0; r < repeats; ++r) {
     auto t0 = clock::now();
     auto lap = [&](int k) {
@@ -574,28 +623,33 @@ std::vector<std::pair<std::string, double>> SiteEvaluator::profile(int type, int
       seconds[k] += std::chrono::duration<double>(t1 - t0).count();
       t0 = t1;
     };
-    gather_neighbours(n, rij, ntypes);
-    lap(0);
-    radial_basis_stage(type);
-    lap(1);
-    radial_functions_stage(type);
-    lap(2);
-    monomials_stage();
-    lap(3);
-    basic_moments_stage();
-    lap(4);
-    sink = sink + program_stage(type);
+    for (int k = 0; k < kLanes; ++k) {
+      Neighbourhood& h = hoods_[k];
+      gather_neighbours(h, n, rij, ntypes);
+      lap(0);
+      radial_basis_stage(h, type);
+      lap(1);
+      radial_functions_stage(h, type);
+      lap(2);
+      monomials_stage(h);
+      lap(3);
+      basic_moments_stage(h, k);
+      lap(4);
+    }
+    program_stage(kLanes, types, energies);
     lap(5);
     reverse_program();
     lap(6);
-    reverse_neighbours_stage(true);
-    lap(7);
-    std::fill(dv.begin(), dv.end(), 0.0);
-    pair_derivatives_stage(dv.data());
-    lap(8);
+    for (int k = 0; k < kLanes; ++k) {
+      reverse_neighbours_stage(hoods_[k], k, true);
+      lap(7);
+      std::fill(dv.begin(), dv.end(), 0.0);
+      pair_derivatives_stage(hoods_[k], dv.data());
+      lap(8);
+    }
   }
   std::vector<std::pair<std::string, double>> out;
-  for (int k = 0; k < 9; ++k) out.emplace_back(names[k], seconds[k] / repeats);
+  for (int k = 0; k < 9; ++k) out.emplace_back(names[k], seconds[k] / (double(repeats) * kLanes));
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "mtp/errors.h"
 #include "mtp/site_evaluator.h"
 
 namespace mtp {
@@ -13,28 +14,41 @@ namespace mtp {
 double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const int* ntypes,
                                       const double* tij, SiteGradient& grad,
                                       SiteGradient& dgrad) {
-  const double energy = forward(type, n, rij, ntypes);
-  reverse_program();
+  double energy = 0.0;
+  forward_neighbours(0, type, n, rij, ntypes);
   const MomentProgram& prog = pot_.program();
-  const int nf = n_funcs_, nbas = n_basis_, nm = n_mono_, na = na_, np = np_;
+  for (int k = 1; k < kLanes; ++k)  // idle lanes
+    for (size_t b = 0; b < prog.basic.size(); ++b) moments_[b * kLanes + k] = 0.0;
+  program_stage(1, &type, &energy);
+  reverse_program();
+  Neighbourhood& h = hoods_[0];
+  const int nf = n_funcs_, nbas = n_basis_, nm = n_mono_, na = h.na, np = h.np;
   const int n_basic = int(prog.basic.size());
-  const size_t c = capacity_;
+  const size_t c = h.capacity;
+  const size_t n_moments = size_t(prog.moments_count);
   t_dr_.resize(c);
   t_du_.resize(3 * c);
   t_dmono_.resize(size_t(nm) * c);
   t_df_.resize(size_t(nf) * c);
   t_p_.resize(size_t(nf) * c);
   t_dp_.resize(size_t(nf) * c);
-  t_dmoments_.assign(moments_.size(), 0.0);
-  t_dadjoint_.assign(adjoint_.size(), 0.0);
-  const double* m = moments_.data();
-  const double* g = adjoint_.data();
+  t_dmoments_.assign(n_moments, 0.0);
+  t_dadjoint_.assign(n_moments, 0.0);
+  // Lane 0 of the moments and adjoints, gathered contiguous.
+  t_m_.resize(n_moments);
+  t_g_.resize(n_moments);
+  for (size_t k = 0; k < n_moments; ++k) {
+    t_m_[k] = moments_[k * kLanes];
+    t_g_[k] = adjoint_[k * kLanes];
+  }
+  const double* m = t_m_.data();
+  const double* g = t_g_.data();
   double* dm = t_dmoments_.data();
   double* dg = t_dadjoint_.data();
 
   // ---- tangents of r, rhat, f_mu and the monomials ------------------------------------------
   // r_dot = rhat . t;  rhat_dot = (t - rhat r_dot) / r
-  const double* u = &unit_[0];
+  const double* u = &h.unit[0];
   double* dr = t_dr_.data();
   double* du = t_du_.data();
   for (int a = 0; a < np; ++a) {
@@ -42,33 +56,33 @@ double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const 
     du[a] = du[np + a] = du[2 * np + a] = 0.0;
   }
   for (int a = 0; a < na; ++a) {
-    const double* t = tij + 3 * size_t(active_[a]);
+    const double* t = tij + 3 * size_t(h.active[a]);
     const double ux = u[a], uy = u[np + a], uz = u[2 * np + a];
     const double rdot = ux * t[0] + uy * t[1] + uz * t[2];
-    const double inv = 1.0 / dist_[a];
+    const double inv = 1.0 / h.dist[a];
     dr[a] = rdot;
     du[a] = (t[0] - ux * rdot) * inv;
     du[np + a] = (t[1] - uy * rdot) * inv;
     du[2 * np + a] = (t[2] - uz * rdot) * inv;
   }
   for (int mu = 0; mu < nf; ++mu)
-    for (int a = 0; a < np; ++a) t_df_[size_t(mu) * np + a] = df_[size_t(mu) * np + a] * dr[a];
+    for (int a = 0; a < np; ++a) t_df_[size_t(mu) * np + a] = h.df[size_t(mu) * np + a] * dr[a];
   for (int mo = 0; mo < nm; ++mo) {
     double* out = &t_dmono_[size_t(mo) * np];
     for (int a = 0; a < np; ++a) out[a] = 0.0;
     for (int ax = 0; ax < 3; ++ax) {
       const double coef = mono_lower_coef_[3 * mo + ax];
       if (coef == 0.0) continue;
-      const double* lo = &mono_[size_t(mono_lower_[3 * mo + ax]) * np];
+      const double* lo = &h.mono[size_t(mono_lower_[3 * mo + ax]) * np];
       const double* d = du + size_t(ax) * np;
       for (int a = 0; a < np; ++a) out[a] += coef * lo[a] * d[a];
     }
   }
   // ---- forward tangent: basic moments, then the program ---------------------------------------
   for (int b = 0; b < n_basic; ++b) {
-    const double* fr = &f_[size_t(basic_mu_[b]) * np];
+    const double* fr = &h.f[size_t(basic_mu_[b]) * np];
     const double* dfr = &t_df_[size_t(basic_mu_[b]) * np];
-    const double* mr = &mono_[size_t(basic_mono_[b]) * np];
+    const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
     const double* dmr = &t_dmono_[size_t(basic_mono_[b]) * np];
     double s = 0.0;
     for (int a = 0; a < np; ++a) s += dfr[a] * mr[a] + fr[a] * dmr[a];
@@ -105,7 +119,7 @@ double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const 
     const double gb = g[b], dgb = dg[b];
     double* p = &t_p_[size_t(basic_mu_[b]) * np];
     double* dp = &t_dp_[size_t(basic_mu_[b]) * np];
-    const double* mr = &mono_[size_t(basic_mono_[b]) * np];
+    const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
     const double* dmr = &t_dmono_[size_t(basic_mono_[b]) * np];
     for (int a = 0; a < np; ++a) {
       p[a] += gb * mr[a];
@@ -117,12 +131,12 @@ double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const 
   double* gc = grad.radial.data() + size_t(type) * n_species_ * block;
   double* dgc = dgrad.radial.data() + size_t(type) * n_species_ * block;
   for (int a = 0; a < na; ++a) {
-    double* gca = gc + size_t(active_type_[a]) * block;
-    double* dgca = dgc + size_t(active_type_[a]) * block;
+    double* gca = gc + size_t(h.active_type[a]) * block;
+    double* dgca = dgc + size_t(h.active_type[a]) * block;
     for (int mu = 0; mu < nf; ++mu) {
       const double p = t_p_[size_t(mu) * np + a], dp = t_dp_[size_t(mu) * np + a];
       for (int b = 0; b < nbas; ++b) {
-        const double phi = rb_[size_t(b) * np + a], dphi = drb_[size_t(b) * np + a] * dr[a];
+        const double phi = h.rb[size_t(b) * np + a], dphi = h.drb[size_t(b) * np + a] * dr[a];
         gca[mu * nbas + b] += p * phi;
         dgca[mu * nbas + b] += dp * phi + p * dphi;
       }

@@ -39,11 +39,12 @@ def stage_flops(pot: Potential, n_neigh: float) -> dict:
     n_basic, n_times = len(basic), len(c.alpha_index_times)
     max_nu = int(basic[:, 1:].sum(axis=1).max())
     n_mono = sum((d + 1) * (d + 2) // 2 for d in range(max_nu + 1))
+    n_grad_terms = int(np.count_nonzero(basic[:, 1:]))  # nonzero entries of the monomial gradients
     return {"neighbours": 9 * n_neigh, "radial basis": (4 + 6 * nb) * n_neigh,
             "radial functions": 4 * nb * nf * n_neigh, "monomials": (3 * max_nu + 2 * n_mono) * n_neigh,
             "basic moments": 2 * n_basic * n_neigh, "program forward": 3 * n_times + 2 * pot.n_basis_functions,
-            "program reverse": 6 * n_times, "reverse over neighbours": 14 * n_basic * n_neigh,
-            "pair derivatives": (10 * nf + 12) * n_neigh}
+            "program reverse": 6 * n_times, "reverse over neighbours": 2 * (n_basic + n_grad_terms) * n_neigh,
+            "pair derivatives": (8 * nf + 24) * n_neigh}
 
 
 def kernel_breakdown(pot: Potential, atoms, sample: int, repeats: int) -> list[tuple]:

@@ -26,4 +26,15 @@ class InputError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// Bad input met while evaluating one atom of a batch (SiteEvaluator::compute_batch): lane() is
+// the atom's position in the batch, so the caller can name it.
+class SiteError : public InputError {
+ public:
+  SiteError(int lane, const std::string& message) : InputError(message), lane_(lane) {}
+  int lane() const { return lane_; }
+
+ private:
+  int lane_;
+};
+
 }  // namespace mtp

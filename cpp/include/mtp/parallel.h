@@ -1,5 +1,6 @@
 // OpenMP loop whose body may throw: the first exception is carried out of the parallel region
-// and rethrown as InputError, prefixed with `label(i)` naming the item (atom, configuration).
+// and rethrown as InputError, prefixed with `label(i)` naming the item (atom, configuration)
+// unless the label is empty.
 #pragma once
 #include <exception>
 #include <string>
@@ -26,7 +27,10 @@ void parallel_for(int n, int n_threads, Schedule schedule, Label&& label, Body&&
     } catch (const std::exception& e) {
 #pragma omp critical(mtp_parallel_for_error)
       {
-        if (!failed) error = label(i) + ": " + e.what();
+        if (!failed) {
+          const std::string where = label(i);  // empty: the body's message names the item
+          error = where.empty() ? std::string(e.what()) : where + ": " + e.what();
+        }
         failed = true;
       }
     }

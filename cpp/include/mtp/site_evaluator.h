@@ -3,11 +3,15 @@
 // the largest neighbourhood seen and are never reallocated per atom afterwards.
 //
 // Cost per neighbour: one radial basis evaluation, one (N_f x N_b) mat-vec for all f_mu and
-// f_mu', the unit-vector monomials once, then one multiply-add per basic moment (forward) and a
-// few per basic moment (reverse). The program's intermediates are evaluated once per atom.
+// f_mu', the unit-vector monomials once, then one multiply-add per basic moment (forward) and
+// one per nonzero entry of the basic moments' monomials and their gradients (reverse). The
+// program (intermediate moments and their adjoints) runs on kLanes atoms at once, one per SIMD
+// lane (compute_batch), so its cost per atom is about a quarter of a one-atom evaluation.
 #pragma once
 #include <limits>
+#include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -45,6 +49,15 @@ class SiteEvaluator {
   double compute(int type, int n, const double* rij, const int* ntypes, double* dv_drij,
                  SiteGradient* grad);
 
+  // Atoms evaluated together: up to kLanes atoms, whose moment programs run side by side in
+  // SIMD lanes (the program costs about as much for kLanes atoms as for one). Atom k as in
+  // compute(): types[k], n[k], rij[k], ntypes[k], dv_drij[k] (dv_drij itself may be nullptr);
+  // V of atom k into energies[k]; grad accumulates the sum over the atoms. An error names the
+  // atom: it is a SiteError whose lane() is k.
+  static constexpr int kLanes = 4;
+  void compute_batch(int count, const int* types, const int* n, const double* const* rij,
+                     const int* const* ntypes, double* const* dv_drij, SiteGradient* grad, double* energies);
+
   // Directional derivative for training losses: with pair tangents tij (n, 3) (a displacement
   // of each r_ij), accumulates G = dV_i/d(parameters) into `grad` and D_t G =
   // sum_j tij . d/dr_ij (dV_i/d(parameters)) into `dgrad` (both full representation).
@@ -52,8 +65,6 @@ class SiteEvaluator {
   double compute_tangent(int type, int n, const double* rij, const int* ntypes,
                          const double* tij, SiteGradient& grad, SiteGradient& dgrad);
 
-  // All moments of the last compute() call, (alpha_moments_count); B_alpha = moments[map[alpha]].
-  const std::vector<double>& moments() const { return moments_; }
   const Potential& potential() const { return pot_; }
   // Short-range neighbourhoods seen since the last call (then the tally restarts).
   ShortRangeTally take_short_range() {
@@ -69,22 +80,40 @@ class SiteEvaluator {
                                                       int repeats);
 
  private:
-  void grow(int n_pad);
-  // Neighbours, radial functions, monomials, basic moments and the program; returns V_i and
-  // leaves na_ (neighbours inside the cutoff) and np_ (padded stride) set.
-  double forward(int type, int n, const double* rij, const int* ntypes);
-  // adjoint_ = dV_i / d moments (pull form), after forward().
+  // Scratch of one neighbourhood, structure of arrays with neighbours contiguous (stride np, a
+  // multiple of 4; padded lanes carry zero radial functions). Grown only.
+  struct Neighbourhood {
+    int capacity = 0;
+    int na = 0, np = 0;                      // neighbours inside the cutoff, padded stride
+    std::vector<int> active, active_type;    // (n_pad)
+    std::vector<double> dist, unit;          // (n_pad), (3, n_pad)
+    std::vector<double> powers;              // (3, max_nu + 1, n_pad)
+    std::vector<double> mono;                // (n_mono, n_pad)
+    std::vector<double> rb, drb;             // (N_b, n_pad): radial basis and derivative
+    std::vector<double> f, df;               // (N_f, n_pad): f_mu(r), f_mu'(r)
+    std::vector<double> acc;                 // (5, n_pad): stage accumulators
+    std::vector<double> core_dedr;           // (n_pad): 1/2 dE_core/dr per neighbour (core only)
+    std::vector<double> pqr;                 // (N_f, 4, n_pad): per-mu P, R_x, R_y, R_z
+  };
+  void grow(Neighbourhood& h, int n_pad);
+  // Neighbours, radial functions, monomials and basic moments of atom `lane` into hoods_[lane]
+  // and its lane of moments_.
+  void forward_neighbours(int lane, int type, int n, const double* rij, const int* ntypes);
+  // The program over all lanes: intermediate moments, then V of lane k into energies[k] for the
+  // first `count` lanes (species types[k]).
+  void program_stage(int count, const int* types, double* energies);
+  // adjoint_ = dV/d moments (pull form), all lanes, after program_stage().
   void reverse_program();
-  // The stages of forward() and compute(), in order (each documented where defined).
-  void gather_neighbours(int n, const double* rij, const int* ntypes);
-  void radial_basis_stage(int type);
-  void radial_functions_stage(int type);
-  void monomials_stage();
-  void basic_moments_stage();
-  double program_stage(int type);
-  void reverse_neighbours_stage(bool forces);
-  void pair_derivatives_stage(double* dv_drij);
-  void radial_gradient_stage(int type, SiteGradient* grad);
+  // The stages, in order (each documented where defined).
+  void gather_neighbours(Neighbourhood& h, int n, const double* rij, const int* ntypes);
+  void radial_basis_stage(Neighbourhood& h, int type);
+  void radial_functions_stage(Neighbourhood& h, int type);
+  void monomials_stage(Neighbourhood& h);
+  void basic_moments_stage(Neighbourhood& h, int lane);
+  void reverse_neighbours_stage(Neighbourhood& h, int lane, bool forces);
+  void pair_derivatives_stage(Neighbourhood& h, double* dv_drij);
+  void radial_gradient_stage(Neighbourhood& h, int type, SiteGradient* grad);
+  void build_reverse_lists(const MomentProgram& prog, const std::map<std::tuple<int, int, int>, int>& index);
 
   const Potential& pot_;
   ShortRangeTally short_range_;
@@ -94,12 +123,8 @@ class SiteEvaluator {
   std::vector<int> mono_exp_;
   std::vector<int> mono_lower_;               // (n_mono, 3): monomial one degree lower per axis
   std::vector<double> mono_lower_coef_;       // (n_mono, 3): the exponent (0: absent)
-  // Basic moments: radial function, monomial, degree, and for the gradient of the monomial the
-  // monomials one degree lower along x, y, z with their exponents as coefficients (0: absent).
+  // Basic moments: radial function and monomial.
   std::vector<int> basic_mu_, basic_mono_;    // (N_basic)
-  std::vector<double> basic_nu_;              // (N_basic)
-  std::vector<int> basic_lower_;              // (N_basic, 3)
-  std::vector<double> basic_lower_coef_;      // (N_basic, 3)
   // The program's products grouped by target moment (each target's terms contiguous, targets
   // in an order where every moment is complete before it is read).
   struct Term { int i, j; double mult; };
@@ -114,29 +139,24 @@ class SiteEvaluator {
   // C[type_i, type_j, beta, mu]: the contracted radial table with mu innermost.
   std::vector<double> table_t_;               // (N_T, N_T, N_b, N_f)
 
-  // Scratch, structure of arrays with neighbours contiguous (stride n_pad, a multiple of 4;
-  // padded lanes carry zero radial functions). Grown only.
-  int capacity_ = 0;
-  int na_ = 0, np_ = 0;                      // current neighbourhood: inside cutoff, padded
-  std::vector<int> active_, active_type_;    // (n_pad)
-  std::vector<double> dist_, unit_;          // (n_pad), (3, n_pad)
-  std::vector<double> powers_;               // (3, max_nu + 1, n_pad)
-  std::vector<double> mono_;                 // (n_mono, n_pad)
-  std::vector<double> rb_, drb_;             // (N_b, n_pad): radial basis and derivative
-  std::vector<double> f_, df_;               // (N_f, n_pad): f_mu(r), f_mu'(r)
-  std::vector<double> acc_;                  // (5, n_pad): reverse-pass accumulators
-  std::vector<double> core_dedr_;            // (n_pad): 1/2 dE_core/dr per neighbour (core only)
-  std::vector<double> pqr_;                  // (N_f, 5, n_pad): per-mu P, Q, R_x, R_y, R_z
+  Neighbourhood hoods_[kLanes];  // one per lane
   std::vector<int> mu_used_;                 // (N_f): any basic moment uses this mu
-  // Basic moments grouped by radial function: basics of mu are by_mu_[by_mu_begin_[mu]..].
-  std::vector<int> by_mu_, by_mu_begin_;     // (N_basic), (N_f + 1)
-  std::vector<double> moments_, adjoint_;    // (alpha_moments_count)
+  // The reverse pass over neighbours as sparse sums over monomials: for radial function mu and
+  // output o (0: P_mu = sum_b g_b rhat^m_b, 1..3: R_mu,ax = d P_mu / d rhat_ax), the entries
+  // rev_begin_[4 mu + o] .. rev_begin_[4 mu + o + 1] - 1, each a monomial rev_mono_[k] with
+  // weight adjoint[rev_basic_[k]] * rev_exp_[k] (the exponent lowered; 1 for P).
+  std::vector<int> rev_begin_;               // (4 N_f + 1)
+  std::vector<int> rev_mono_, rev_basic_;    // (n_entries)
+  std::vector<double> rev_exp_;              // (n_entries)
+  std::vector<double> rev_weight_;           // (n_entries): per-atom scratch
+  std::vector<double> moments_, adjoint_;    // (alpha_moments_count, kLanes)
   // Tangent-pass scratch (compute_tangent), grown only: dot = d/d(epsilon) along tij.
   std::vector<double> t_dr_, t_du_;          // (n_pad), (3, n_pad)
   std::vector<double> t_dmono_;              // (n_mono, n_pad)
   std::vector<double> t_df_;                 // (N_f, n_pad): f_mu' * r_dot
   std::vector<double> t_p_, t_dp_;           // (N_f, n_pad): P_mu and its tangent
   std::vector<double> t_dmoments_, t_dadjoint_;  // (alpha_moments_count)
+  std::vector<double> t_m_, t_g_;            // (alpha_moments_count): lane 0 of moments_, adjoint_
 };
 
 }  // namespace mtp
