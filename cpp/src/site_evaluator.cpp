@@ -19,25 +19,24 @@ inline v4 load4(const double* p) { return *reinterpret_cast<const v4*>(p); }
 inline void store4(double* p, v4 v) { *reinterpret_cast<v4*>(p) = v; }
 inline double hsum(v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
-// f_mu(r_a) = sum_beta C[t_a, beta, mu] phi_beta(r_a) and f_mu' for NF radial functions:
-// c (N_T, N_b, NF) for the centre's species, rb/drb (N_b, np), f/df (NF, np).
-template <int NF>
-void radial_functions_fixed(const double* c, const int* types, const double* rb, const double* drb, int na,
-                            int np, int nbas, double* f, double* df) {
+// f_mu(r_a) = sum_beta C[t_a, beta, mu] phi_beta(r_a) and f_mu', four mu at a time: c
+// (N_T, N_b, nfp) for the centre's species (mu padded to nfp, a multiple of 4, with zeros),
+// rb/drb (N_b, np), f/df (nf, np).
+void radial_functions_by_four(const double* c, const int* types, const double* rb, const double* drb, int na,
+                              int np, int nbas, int nf, int nfp, double* f, double* df) {
   for (int a = 0; a < na; ++a) {
-    const double* ca = c + size_t(types[a]) * nbas * NF;
-    double v[NF] = {}, d[NF] = {};
-    for (int b = 0; b < nbas; ++b) {
-      const double r = rb[size_t(b) * np + a], dr = drb[size_t(b) * np + a];
-      const double* cb = ca + size_t(b) * NF;
-      for (int mu = 0; mu < NF; ++mu) {
-        v[mu] += cb[mu] * r;
-        d[mu] += cb[mu] * dr;
+    const double* ca = c + size_t(types[a]) * nbas * nfp;
+    for (int g = 0; g < nfp; g += 4) {
+      v4 v = {0, 0, 0, 0}, d = v;
+      for (int b = 0; b < nbas; ++b) {
+        const v4 cb = load4(ca + size_t(b) * nfp + g);
+        v += cb * rb[size_t(b) * np + a];
+        d += cb * drb[size_t(b) * np + a];
       }
-    }
-    for (int mu = 0; mu < NF; ++mu) {
-      f[size_t(mu) * np + a] = v[mu];
-      df[size_t(mu) * np + a] = d[mu];
+      for (int k = 0; k < 4 && g + k < nf; ++k) {
+        f[size_t(g + k) * np + a] = v[k];
+        df[size_t(g + k) * np + a] = d[k];
+      }
     }
   }
 }
@@ -72,13 +71,17 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
   n_mono_ = int(mono_exp_.size() / 3);
   mono_lower_.assign(3 * n_mono_, 0);
   mono_lower_coef_.assign(3 * n_mono_, 0.0);
+  mono_parent_.assign(n_mono_, 0);
+  mono_axis_.assign(n_mono_, 0);
   for (int mo = 0; mo < n_mono_; ++mo)
-    for (int ax = 0; ax < 3; ++ax) {
+    for (int ax = 2; ax >= 0; --ax) {  // the parent: lowered along the first nonzero axis
       int e[3] = {mono_exp_[3 * mo], mono_exp_[3 * mo + 1], mono_exp_[3 * mo + 2]};
       if (e[ax] == 0) continue;
       mono_lower_coef_[3 * mo + ax] = e[ax];
       e[ax] -= 1;
       mono_lower_[3 * mo + ax] = index[{e[0], e[1], e[2]}];
+      mono_parent_[mo] = mono_lower_[3 * mo + ax];
+      mono_axis_[mo] = ax;
     }
   const int nb = int(prog.basic.size());
   basic_mu_.resize(nb);
@@ -126,11 +129,12 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
     seed_[prog.scalar_map[al]] += pot.moment_coeffs()[al];
   // Radial table with mu innermost.
   const auto& c = pot.radial_coeffs().pair_table();
-  table_t_.resize(c.size());
+  n_funcs_padded_ = (n_funcs_ + 3) / 4 * 4;
+  table_t_.assign(size_t(n_species_) * n_species_ * n_basis_ * n_funcs_padded_, 0.0);
   for (int p = 0; p < n_species_ * n_species_; ++p)
     for (int mu = 0; mu < n_funcs_; ++mu)
       for (int b = 0; b < n_basis_; ++b)
-        table_t_[(size_t(p) * n_basis_ + b) * n_funcs_ + mu] = c[(size_t(p) * n_funcs_ + mu) * n_basis_ + b];
+        table_t_[(size_t(p) * n_basis_ + b) * n_funcs_padded_ + mu] = c[(size_t(p) * n_funcs_ + mu) * n_basis_ + b];
   mu_used_.assign(n_funcs_, 0);
   for (int mu : basic_mu_) mu_used_[mu] = 1;
   moments_.assign(size_t(prog.moments_count) * kLanes, 0.0);
@@ -165,10 +169,10 @@ size_t SiteEvaluator::memory_bytes() const {
   size_t doubles = rev_exp_.size() + rev_weight_.size() + mono_lower_coef_.size() + seed_.size() +
                    table_t_.size() + moments_.size() + adjoint_.size();
   size_t ints = mono_exp_.size() + mono_lower_.size() + basic_mu_.size() + basic_mono_.size() +
-                rev_begin_.size() + rev_mono_.size() + rev_basic_.size() + target_.size() +
+                mono_parent_.size() + mono_axis_.size() + rev_begin_.size() + rev_mono_.size() + rev_basic_.size() + target_.size() +
                 target_begin_.size() + pull_order_.size() + pull_begin_.size() + mu_used_.size();
   for (const Neighbourhood& h : hoods_) {
-    doubles += h.dist.size() + h.unit.size() + h.powers.size() + h.mono.size() + h.rb.size() + h.drb.size() +
+    doubles += h.dist.size() + h.unit.size() + h.mono.size() + h.rb.size() + h.drb.size() +
                h.f.size() + h.df.size() + h.acc.size() + h.pqr.size() + h.core_dedr.size();
     ints += h.active.size() + h.active_type.size();
   }
@@ -184,7 +188,6 @@ void SiteEvaluator::grow(Neighbourhood& h, int n_pad) {
   h.active_type.resize(c);
   h.dist.resize(c);
   h.unit.resize(3 * c);
-  h.powers.resize(3 * size_t(max_nu_ + 1) * c);
   h.mono.resize(size_t(n_mono_) * c);
   h.rb.resize(size_t(n_basis_) * c);
   h.drb.resize(size_t(n_basis_) * c);
@@ -317,52 +320,24 @@ void SiteEvaluator::radial_basis_stage(Neighbourhood& h, int type) {
 // f_mu = sum_beta C[type, t_j, mu, beta] phi_beta and f_mu' (h.f, h.df).
 void SiteEvaluator::radial_functions_stage(Neighbourhood& h, int type) {
   const int nf = n_funcs_, nbas = n_basis_, na = h.na, np = h.np;
-  const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * nf;
+  const double* c = table_t_.data() + size_t(type) * n_species_ * nbas * n_funcs_padded_;
   for (int mu = 0; mu < nf; ++mu)  // padded lanes: zero radial functions
     for (int a = na; a < np; ++a) h.f[size_t(mu) * np + a] = h.df[size_t(mu) * np + a] = 0.0;
-  const int* t = h.active_type.data();
-  const double *rb = h.rb.data(), *drb = h.drb.data();
-  double *f = h.f.data(), *df = h.df.data();
-  switch (nf) {  // the radial-function count as a compile-time constant: accumulators in registers
-    case 1: radial_functions_fixed<1>(c, t, rb, drb, na, np, nbas, f, df); break;
-    case 2: radial_functions_fixed<2>(c, t, rb, drb, na, np, nbas, f, df); break;
-    case 3: radial_functions_fixed<3>(c, t, rb, drb, na, np, nbas, f, df); break;
-    case 4: radial_functions_fixed<4>(c, t, rb, drb, na, np, nbas, f, df); break;
-    case 5: radial_functions_fixed<5>(c, t, rb, drb, na, np, nbas, f, df); break;
-    case 6: radial_functions_fixed<6>(c, t, rb, drb, na, np, nbas, f, df); break;
-    default:
-      for (int a = 0; a < na; ++a) {
-        const double* ca = c + size_t(t[a]) * nbas * nf;
-        for (int mu = 0; mu < nf; ++mu) {
-          double v = 0.0, d = 0.0;
-          for (int b = 0; b < nbas; ++b) {
-            v += ca[size_t(b) * nf + mu] * rb[size_t(b) * np + a];
-            d += ca[size_t(b) * nf + mu] * drb[size_t(b) * np + a];
-          }
-          f[size_t(mu) * np + a] = v;
-          df[size_t(mu) * np + a] = d;
-        }
-      }
-  }
+  radial_functions_by_four(c, h.active_type.data(), h.rb.data(), h.drb.data(), na, np, nbas, nf, n_funcs_padded_,
+                           h.f.data(), h.df.data());
 }
 
-// Powers of the unit-vector components and the monomials rhat^(a,b,c) (h.mono).
+// The monomials rhat^(a,b,c) (h.mono), each from a monomial one degree lower times one
+// component of rhat.
 void SiteEvaluator::monomials_stage(Neighbourhood& h) {
   const int nm = n_mono_, np = h.np;
-  const int np1 = max_nu_ + 1;
-  for (int ax = 0; ax < 3; ++ax) {
-    const double* u = &h.unit[size_t(ax) * np];
-    double* p = &h.powers[size_t(ax) * np1 * np];
-    for (int a = 0; a < np; ++a) p[a] = 1.0;
-    for (int k = 1; k <= max_nu_; ++k)
-      for (int a = 0; a < np; ++a) p[size_t(k) * np + a] = p[size_t(k - 1) * np + a] * u[a];
-  }
-  for (int m = 0; m < nm; ++m) {
-    const double* px = &h.powers[size_t(mono_exp_[3 * m]) * np];
-    const double* py = &h.powers[(size_t(np1) + mono_exp_[3 * m + 1]) * np];
-    const double* pz = &h.powers[(size_t(2 * np1) + mono_exp_[3 * m + 2]) * np];
-    double* out = &h.mono[size_t(m) * np];
-    for (int a = 0; a < np; ++a) out[a] = px[a] * py[a] * pz[a];
+  double* mono = h.mono.data();
+  for (int a = 0; a < np; a += 4) store4(mono + a, v4{1, 1, 1, 1});
+  for (int m = 1; m < nm; ++m) {
+    const double* lower = mono + size_t(mono_parent_[m]) * np;
+    const double* u = &h.unit[size_t(mono_axis_[m]) * np];
+    double* out = mono + size_t(m) * np;
+    for (int a = 0; a < np; a += 4) store4(out + a, load4(lower + a) * load4(u + a));
   }
 }
 

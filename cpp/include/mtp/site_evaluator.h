@@ -87,7 +87,6 @@ class SiteEvaluator {
     int na = 0, np = 0;                      // neighbours inside the cutoff, padded stride
     std::vector<int> active, active_type;    // (n_pad)
     std::vector<double> dist, unit;          // (n_pad), (3, n_pad)
-    std::vector<double> powers;              // (3, max_nu + 1, n_pad)
     std::vector<double> mono;                // (n_mono, n_pad)
     std::vector<double> rb, drb;             // (N_b, n_pad): radial basis and derivative
     std::vector<double> f, df;               // (N_f, n_pad): f_mu(r), f_mu'(r)
@@ -123,6 +122,7 @@ class SiteEvaluator {
   std::vector<int> mono_exp_;
   std::vector<int> mono_lower_;               // (n_mono, 3): monomial one degree lower per axis
   std::vector<double> mono_lower_coef_;       // (n_mono, 3): the exponent (0: absent)
+  std::vector<int> mono_parent_, mono_axis_;  // (n_mono): monomial = parent * rhat[axis] (degree > 0)
   // Basic moments: radial function and monomial.
   std::vector<int> basic_mu_, basic_mono_;    // (N_basic)
   // The program's products grouped by target moment (each target's terms contiguous, targets
@@ -137,7 +137,8 @@ class SiteEvaluator {
   std::vector<Term> pull_terms_;              // (2 n_times): i = k, j = other
   std::vector<double> seed_;                  // (n_moments): sum of xi over scalar_map hits
   // C[type_i, type_j, beta, mu]: the contracted radial table with mu innermost.
-  std::vector<double> table_t_;               // (N_T, N_T, N_b, N_f)
+  int n_funcs_padded_;                        // N_f rounded up to a multiple of 4
+  std::vector<double> table_t_;               // (N_T, N_T, N_b, n_funcs_padded_), zero padded
 
   Neighbourhood hoods_[kLanes];  // one per lane
   std::vector<int> mu_used_;                 // (N_f): any basic moment uses this mu
