@@ -324,3 +324,15 @@ print "GRADE $(c_gp[1]:%.17g) $(c_gmax:%.17g)"
     config_mode.save_for_lammps(tmp_path / "as.txt")
     code, out = run(tmp_path, script, check=False)
     assert code != 0 and "neighbourhood-mode active set" in out and "configuration mode" in out
+
+
+def test_maxvol_of_a_tall_matrix_needs_no_square_workspace():
+    """60000 rows (a neighbourhood-mode training set): an n x n permutation matrix, as scipy's
+    LU inside teneva.maxvol builds, would take 29 GB; maxvol_rows keeps n x m arrays."""
+    from mtp_lowrank.active.maxvol import maxvol_rows
+
+    rows = np.random.default_rng(3).normal(size=(60000, 30))
+    idx = maxvol_rows(rows)
+    assert len(set(idx.tolist())) == 30
+    b = np.linalg.solve(rows[idx].T, rows.T).T
+    assert np.abs(b).max() <= 1.001 + 1e-9

@@ -1,10 +1,13 @@
 """MaxVol selection of rows (Goreinov, Tyrtyshnikov et al.; as MLIP's active learning uses it).
 
-The first active set comes from teneva.maxvol (greedy start by pivoted LU, then row swaps until
-no swap grows |det A| by more than the factor `tol`). Adding candidates to an existing active
-set needs a warm start from that set, which teneva.maxvol does not take, so `swap_in` runs the
-same swap iteration from the given rows, recomputing B = rows A^-1 exactly after each swap
-(the active sets are a few hundred rows square)."""
+The first active set: a greedy start from QR with column pivoting of rows^T, then row swaps
+until no swap grows |det A| by more than the factor `tol`, with rank-one updates of
+B = rows A^-1. (teneva.maxvol does the same from a pivoted LU, but scipy's LU returns its row
+permutation as a dense n x n matrix: 45 GB for the 77760 neighbourhoods of 360 FLiNaK cells, so
+teneva cannot fit a neighbourhood-mode active set of a realistic training set.) Adding
+candidates to an existing active set needs a warm start from that set: `swap_in` runs the same
+swap iteration from the given rows, recomputing B exactly after each swap (the active sets are a
+few hundred rows square)."""
 
 from __future__ import annotations
 
@@ -14,15 +17,28 @@ __all__ = ["maxvol_rows", "swap_in"]
 
 
 def maxvol_rows(rows: np.ndarray, tol: float = 1.001, max_iter: int = 10000) -> np.ndarray:
-    """Indices of m = rows.shape[1] rows of `rows` (n x m, n >= m) spanning a locally maximal
-    volume."""
-    import teneva
+    """Indices of m = rows.shape[1] rows of `rows` (n x m, n >= m, full column rank) spanning a
+    locally maximal volume. Memory: two n x m arrays."""
+    from scipy.linalg import qr
 
+    rows = np.asarray(rows, dtype=float)
     n, m = rows.shape
     if n < m:
         raise ValueError(f"an active set needs at least {m} configurations (one per parameter), got {n}")
-    idx, _ = teneva.maxvol(rows, e=tol, k=max_iter)
-    return np.asarray(idx, dtype=int)
+    _, pivots = qr(rows.T, mode="r", pivoting=True)     # greedy start: the most independent rows
+    idx = np.array(pivots[:m], dtype=int)
+    b = np.linalg.solve(rows[idx].T, rows.T).T             # B = rows A^-1 (n, m); B[idx] = I
+    for _ in range(max_iter):
+        i, j = np.unravel_index(np.argmax(np.abs(b)), b.shape)
+        if abs(b[i, j]) <= tol:
+            break
+        # row i replaces active row j (|det A| grows by |B[i, j]|): B -= B[:, j] (B[i] - e_j) / B[i, j]
+        column = b[:, j] / b[i, j]
+        update = b[i].copy()
+        update[j] -= 1.0
+        b -= np.outer(column, update)
+        idx[j] = i
+    return idx
 
 
 def swap_in(active: np.ndarray, candidates: np.ndarray, tol: float = 1.001, max_iter: int = 10000):

@@ -316,7 +316,7 @@ def write_active_set(pot: Potential, train, out: Path, log) -> None:
         return
     try:
         active = ActiveSet.fit(pot, train, mode=mode)
-    except (ValueError, np.linalg.LinAlgError) as e:
+    except (ValueError, np.linalg.LinAlgError, MemoryError) as e:
         log(f"no active set: {e}")
         return
     active.save(out / "active_set.npz")
@@ -328,8 +328,6 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
     """potential.mtp (and potential_mlip.mtp for full models), active_set.npz, report.json,
     plots; returns the report."""
     best = result.potential
-    if root and active_set and result.message != "interrupted":
-        write_active_set(best, train, out, log)
     if root:
         best.save(out / "checkpoint.mtp", mlip_compatible=False)
         best.save(out / "potential.mtp", mlip_compatible=False)
@@ -338,6 +336,8 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
             if best.radial_floor is not None or best.repulsive_core is not None:
                 log("potential_mlip.mtp is the potential without its radial floors and repulsive core (MLIP has "
                     "neither): the same within the training data's pair distances, extrapolated as a polynomial below them")
+    if root and active_set and result.message != "interrupted":   # after the potential: it cannot lose it
+        write_active_set(best, train, out, log)
     pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
               "seconds": seconds,   # this run's wall time; optimizer_seconds: cumulative over resumes
