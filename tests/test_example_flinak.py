@@ -53,6 +53,10 @@ def test_pipeline_writes_data_models_densities_and_report(toy_study):
     report = (out / "report.md").read_text()
     assert "| teacher |" in report and "| base | 256 |" in report and (out / "plots" / "density.png").exists()
     assert (out / "plots" / "rdf_1000K.png").exists()
+    for kind in ("base", "mf"):   # the stability stage's long run (toy length) and its report line
+        res = json.loads((out / "stability" / kind / "T1000" / "summary.json").read_text())
+        assert not res["failed"] and res["density_min"] <= res["density"] <= res["density_max"]
+        assert f"- {kind} 1000 K, 0.2 ps after 0.1 ps: stable: density" in report
 
 
 def test_a_second_run_continues_and_redoes_nothing(toy_study):

@@ -29,7 +29,7 @@ sys.path.insert(1, str(HERE.parent / "training"))
 
 from model_kinds import KINDS, apply_kind  # noqa: E402
 
-STAGES = ("configs", "label", "dataset", "train", "npt", "report", "ship")
+STAGES = ("configs", "label", "dataset", "train", "npt", "stability", "report", "ship")
 SHIPPED = ("base", "mf", "tf")   # examples/flinak/potentials/<kind>.mtp
 
 
@@ -154,6 +154,26 @@ def stage_npt(args, out: Path) -> None:
             print(f"npt: {name} {temperature:g} K: {what} ({res['seconds']:.0f} s)", flush=True)
 
 
+def stage_stability(args, out: Path) -> None:
+    """The acceptance's long run: every trained model (not the teacher) in NPT at the highest
+    temperature for --stability-ps of production, in OUT/stability/<kind>/T<K>; a run that loses
+    atoms, gives NaN or leaves the density range [0.5, 1.5] x teacher counts as failed."""
+    import npt
+
+    if args.toy:
+        npt.NPT_SHAPE = (4, 4, 4)
+    temperature = max(args.temperatures)
+    for name, pot in npt_models(args, out).items():
+        if pot is None:
+            continue
+        res = npt.run_npt(out / "stability" / name / f"T{temperature:g}", str(pot), temperature,
+                          args.equilibrate_ps, args.stability_ps, seed=args.seed + 2, nprocs=args.nprocs)
+        what = "FAILED" if res["failed"] else \
+            f"density {res['density_min']:.4f}..{res['density_max']:.4f} g/cm^3 (mean {res['density']:.4f})"
+        print(f"stability: {name} {temperature:g} K, {args.stability_ps:g} ps: {what} ({res['seconds']:.0f} s)",
+              flush=True)
+
+
 def stage_report(args, out: Path) -> None:
     from report import write_report
 
@@ -223,6 +243,8 @@ def main():
     ap.add_argument("--equilibrate-ps", type=float, default=10.0)
     ap.add_argument("--produce-ps", type=float, default=40.0, help="production length (the paper: 200)")
     ap.add_argument("--paper", action="store_true", help="the paper's 200 ps of production")
+    ap.add_argument("--stability-ps", type=float, default=200.0,
+                    help="production of the stability stage's run at the highest temperature")
     ap.add_argument("--nprocs", type=int, default=1, help="MPI ranks per NPT run")
     ap.add_argument("--ship-dir", default=None,
                     help="where the ship stage puts base/mf/tf.mtp (default examples/flinak/potentials; --toy: OUT/potentials)")
@@ -233,6 +255,7 @@ def main():
         args.snapshots, args.n_side, args.every, args.melt_steps, args.equilibrate_steps = 3, 4, 20, 100, 100
         args.level, args.max_iter, args.mfra_every = 6, 5, 2
         args.equilibrate_ps, args.produce_ps, args.temperatures, args.rdf_temperature = 0.1, 0.2, [1000.0], 1000.0
+        args.stability_ps = 0.2
     if args.paper:
         args.produce_ps = 200.0
     if args.ship_dir is None:

@@ -92,6 +92,7 @@ def write_report(out: Path, args) -> None:
     if diffs:
         lines += ["", "## Difference from the teacher", ""] + diffs
     lines += _acceptance(rows, temps)
+    lines += _stability(out)
     lines += _provenance(out, rows)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     _density_plot(rows, temps, out / "plots" / "density.png")
@@ -125,6 +126,28 @@ def _acceptance(rows, temps) -> list:
                     "NOT within 0.005 or the combined error"
                 lines.append(f"- {name} {t:g} K: {d:+.4f} g/cm^3 from base (combined error {err:.4f}): {verdict}")
     return lines if len(lines) > 3 else []
+
+
+def _stability(out: Path) -> list:
+    """The long runs of the stability stage: no lost atoms or NaN, density within [0.5, 1.5] x
+    the teacher's at that temperature (no collapse or boiling off)."""
+    import json
+
+    lines = []
+    for path in sorted((out / "stability").glob("*/T*/summary.json")):
+        r = json.loads(path.read_text())
+        name, t = path.parent.parent.name, r["temperature"]
+        teacher_file = out / "npt" / "teacher" / f"T{t:g}" / "summary.json"
+        ref = json.loads(teacher_file.read_text()).get("density") if teacher_file.exists() else None
+        if r["failed"]:
+            verdict = "FAILED: " + r.get("error", "").strip().splitlines()[-1][:200] if r.get("error") else "FAILED"
+        else:
+            bounded = ref is None or 0.5 * ref <= r["density_min"] and r["density_max"] <= 1.5 * ref
+            verdict = (f"{'stable' if bounded else 'NOT stable'}: density {r['density_min']:.4f}..{r['density_max']:.4f} "
+                       f"g/cm^3, mean {r['density']:.4f} +- {r['density_error']:.4f}")
+        lines.append(f"- {name} {t:g} K, {r['produce_ps']:g} ps after {r['equilibrate_ps']:g} ps: {verdict} "
+                     f"({r['seconds'] / 60:.0f} min)")
+    return (["", "## Long runs (no lost atoms, NaN or collapse)", ""] + lines) if lines else []
 
 
 def _provenance(out: Path, rows) -> list:
