@@ -12,6 +12,34 @@
 
 namespace mtp {
 
+namespace {
+constexpr int L = SiteEvaluator::kLanes;
+
+// Atoms first .. first + count - 1 as the per-atom arrays SiteEvaluator's batch calls take;
+// pairs(k) is the offset of atom k's first pair (rows of per-pair arrays such as dV/dr).
+struct AtomBatch {
+  int first, count;
+  int types[L], n[L], pairs[L];
+  const double* rij[L];
+  const int* ntypes[L];
+  AtomBatch(int first_, int count_, const int* types_all, const NeighborList& nl, const std::vector<int>& ntypes_all)
+      : first(first_), count(count_) {
+    for (int k = 0; k < count; ++k) {
+      const int i = first + k;
+      pairs[k] = nl.offsets[i];
+      types[k] = types_all[i];
+      n[k] = nl.offsets[i + 1] - pairs[k];
+      rij[k] = &nl.rij[3 * size_t(pairs[k])];
+      ntypes[k] = &ntypes_all[pairs[k]];
+    }
+  }
+  // A SiteError of the batch as an error naming the atom.
+  InputError named(const SiteError& e) const {
+    return InputError("atom " + std::to_string(first + e.lane()) + ": " + e.what());
+  }
+};
+}  // namespace
+
 Evaluator::Evaluator(std::shared_ptr<const Potential> pot, int n_threads)
     : pot_(std::move(pot)), n_threads_(n_threads) {
 #ifdef _OPENMP
@@ -55,7 +83,7 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
   }
   // Atoms in batches of kLanes (the moment program runs on a batch at once); per-site gradient
   // rows need one atom at a time.
-  const int batch = req.site_param_gradients ? 1 : SiteEvaluator::kLanes;
+  const int batch = req.site_param_gradients ? 1 : L;
   parallel_for((n + batch - 1) / batch, n_threads_, Schedule::Static, [](int) { return std::string(); },
                [&](int c, int tid) {
     const int first = c * batch, count = std::min(batch, n - first);
@@ -64,23 +92,14 @@ EvalResult Evaluator::evaluate(int n, const double* positions, const int* types,
       own = &site_grads_[tid];
       own->reset(*pot_);
     }
-    int types_b[SiteEvaluator::kLanes], n_b[SiteEvaluator::kLanes];
-    const double* rij_b[SiteEvaluator::kLanes];
-    const int* ntypes_b[SiteEvaluator::kLanes];
-    double* dv_b[SiteEvaluator::kLanes];
-    for (int k = 0; k < count; ++k) {
-      const int i = first + k, begin = nl_.offsets[i];
-      types_b[k] = types[i];
-      n_b[k] = nl_.offsets[i + 1] - begin;
-      rij_b[k] = &nl_.rij[3 * size_t(begin)];
-      ntypes_b[k] = &ntypes_[begin];
-      dv_b[k] = need_deriv ? &dv_drij_[3 * size_t(begin)] : nullptr;
-    }
+    const AtomBatch b(first, count, types, nl_, ntypes_);
+    double* dv_b[L];
+    for (int k = 0; k < count; ++k) dv_b[k] = need_deriv ? &dv_drij_[3 * size_t(b.pairs[k])] : nullptr;
     try {
-      sites_[tid]->compute_batch(count, types_b, n_b, rij_b, ntypes_b, need_deriv ? dv_b : nullptr,
+      sites_[tid]->compute_batch(count, b.types, b.n, b.rij, b.ntypes, need_deriv ? dv_b : nullptr,
                                  own ? own : req.param_gradient ? &grads_[tid] : nullptr, &res.site_energies[first]);
     } catch (const SiteError& e) {
-      throw InputError("atom " + std::to_string(first + e.lane()) + ": " + e.what());
+      throw b.named(e);
     }
     if (own) {
       double* row = &res.site_gradients[size_t(first) * width];
@@ -151,13 +170,21 @@ void Evaluator::parameter_tangent(const int* types, const double* v, const doubl
     grads_[t].reset(*pot_);
     dgrads_[t].reset(*pot_);
   }
-  parallel_for(n, n_threads_, Schedule::Static, [](int i) { return "atom " + std::to_string(i); },
-               [&](int i, int tid) {
-                 const int begin = nl_.offsets[i], count = nl_.offsets[i + 1] - begin;
-                 sites_[tid]->compute_tangent(types[i], count, &nl_.rij[3 * size_t(begin)],
-                                              &ntypes_[begin], &tangent_[3 * size_t(begin)],
-                                              grads_[tid], dgrads_[tid]);
-               });
+  // atoms in batches of L (the program runs on L at once)
+  parallel_for((n + L - 1) / L, n_threads_, Schedule::Static, [](int) { return std::string(); },
+               [&](int c, int tid) {
+    const int first = c * L, count = std::min(L, n - first);
+    const AtomBatch b(first, count, types, nl_, ntypes_);
+    const double* t_b[L];
+    double energies[L];
+    for (int k = 0; k < count; ++k) t_b[k] = &tangent_[3 * size_t(b.pairs[k])];
+    try {
+      sites_[tid]->compute_tangent_batch(count, b.types, b.n, b.rij, b.ntypes, t_b, grads_[tid], dgrads_[tid],
+                                         energies);
+    } catch (const SiteError& e) {
+      throw b.named(e);
+    }
+  });
   for (size_t t = 0; t < grads_.size(); ++t) {
     grad.add(grads_[t]);
     dgrad.add(dgrads_[t]);

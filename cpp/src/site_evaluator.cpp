@@ -1,4 +1,5 @@
 #include "mtp/site_evaluator.h"
+#include "simd4.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,12 +13,12 @@
 namespace mtp {
 
 namespace {
-// Four doubles, loaded and stored unaligned (GCC/Clang vector extension). Neighbour arrays
-// have a stride that is a multiple of 4, so every loop over neighbours runs in whole vectors.
-typedef double v4 __attribute__((vector_size(32), aligned(8)));
-inline v4 load4(const double* p) { return *reinterpret_cast<const v4*>(p); }
-inline void store4(double* p, v4 v) { *reinterpret_cast<v4*>(p) = v; }
-inline double hsum(v4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+// Neighbour arrays have a stride that is a multiple of 4, so every loop over neighbours runs
+// in whole vectors.
+using simd::hsum;
+using simd::load4;
+using simd::store4;
+using simd::v4;
 
 // f_mu(r_a) = sum_beta C[t_a, beta, mu] phi_beta(r_a) and f_mu', four mu at a time: c
 // (N_T, N_b, nfp) for the centre's species (mu padded to nfp, a multiple of 4, with zeros),

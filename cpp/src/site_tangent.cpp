@@ -2,73 +2,78 @@
 // stress terms of training losses without per-configuration Jacobians:
 //   sum_i dF_i . dF_i/dtheta = -D_v (dE/dtheta),  v_i = force residuals,
 // evaluated as a directional derivative along pair tangents t_ij. Cost: about two forward and
-// two reverse program passes per site, independent of the number of parameters.
+// two reverse program passes per site, independent of the number of parameters; the program
+// passes run on kLanes atoms at once, one per SIMD lane, as in compute_batch().
 #include <algorithm>
 #include <cmath>
 
 #include "mtp/errors.h"
 #include "mtp/site_evaluator.h"
+#include "simd4.h"
 
 namespace mtp {
 
-double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const int* ntypes,
-                                      const double* tij, SiteGradient& grad,
-                                      SiteGradient& dgrad) {
-  double energy = 0.0;
-  forward_neighbours(0, type, n, rij, ntypes);
-  const MomentProgram& prog = pot_.program();
-  for (int k = 1; k < kLanes; ++k)  // idle lanes
-    for (size_t b = 0; b < prog.basic.size(); ++b) moments_[b * kLanes + k] = 0.0;
-  program_stage(1, &type, &energy);
-  reverse_program();
-  Neighbourhood& h = hoods_[0];
-  const int nf = n_funcs_, nbas = n_basis_, nm = n_mono_, na = h.na, np = h.np;
-  const int n_basic = int(prog.basic.size());
-  const size_t c = h.capacity;
-  const size_t n_moments = size_t(prog.moments_count);
-  t_dr_.resize(c);
-  t_du_.resize(3 * c);
-  t_dmono_.resize(size_t(nm) * c);
-  t_df_.resize(size_t(nf) * c);
-  t_p_.resize(size_t(nf) * c);
-  t_dp_.resize(size_t(nf) * c);
-  t_dmoments_.assign(n_moments, 0.0);
-  t_dadjoint_.assign(n_moments, 0.0);
-  // Lane 0 of the moments and adjoints, gathered contiguous.
-  t_m_.resize(n_moments);
-  t_g_.resize(n_moments);
-  for (size_t k = 0; k < n_moments; ++k) {
-    t_m_[k] = moments_[k * kLanes];
-    t_g_[k] = adjoint_[k * kLanes];
-  }
-  const double* m = t_m_.data();
-  const double* g = t_g_.data();
-  double* dm = t_dmoments_.data();
-  double* dg = t_dadjoint_.data();
+using simd::load4;
+using simd::store4;
+using simd::v4;
 
-  // ---- tangents of r, rhat, f_mu and the monomials ------------------------------------------
+double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const int* ntypes,
+                                      const double* tij, SiteGradient& grad, SiteGradient& dgrad) {
+  double energy = 0.0;
+  compute_tangent_batch(1, &type, &n, &rij, &ntypes, &tij, grad, dgrad, &energy);
+  return energy;
+}
+
+void SiteEvaluator::compute_tangent_batch(int count, const int* types, const int* n, const double* const* rij,
+                                          const int* const* ntypes, const double* const* tij, SiteGradient& grad,
+                                          SiteGradient& dgrad, double* energies) {
+  if (count < 1 || count > kLanes)
+    throw InputError("compute_tangent_batch: " + std::to_string(count) + " atoms (1.." + std::to_string(kLanes) + ")");
+  const MomentProgram& prog = pot_.program();
+  const size_t n_basic = prog.basic.size(), n_moments = size_t(prog.moments_count);
+  for (int k = 0; k < count; ++k) forward_neighbours(k, types[k], n[k], rij[k], ntypes[k]);
+  for (int k = count; k < kLanes; ++k)  // idle lanes: zero basic moments, results unused
+    for (size_t b = 0; b < n_basic; ++b) moments_[b * kLanes + k] = 0.0;
+  program_stage(count, types, energies);
+  reverse_program();
+  t_dmoments_.assign(n_moments * kLanes, 0.0);
+  t_dadjoint_.assign(n_moments * kLanes, 0.0);
+  for (int k = 0; k < count; ++k) tangent_neighbours_stage(hoods_[k], k, tij[k]);
+  tangent_program_stage();
+  for (int k = 0; k < count; ++k) tangent_gradient_stage(hoods_[k], k, types[k], grad, dgrad);
+}
+
+// Tangents of r, rhat, f_mu and the monomials of atom `lane` along its pair tangents t, and the
+// tangents of its basic moments (its lane of t_dmoments_).
+void SiteEvaluator::tangent_neighbours_stage(Neighbourhood& h, int lane, const double* t) {
+  const int nf = n_funcs_, nm = n_mono_, na = h.na, np = h.np;
+  const size_t c = h.capacity;
+  h.tdr.resize(c);
+  h.tdu.resize(3 * c);
+  h.tdmono.resize(size_t(nm) * c);
+  h.tdf.resize(size_t(nf) * c);
   // r_dot = rhat . t;  rhat_dot = (t - rhat r_dot) / r
   const double* u = &h.unit[0];
-  double* dr = t_dr_.data();
-  double* du = t_du_.data();
+  double* dr = h.tdr.data();
+  double* du = h.tdu.data();
   for (int a = 0; a < np; ++a) {
     dr[a] = 0.0;
     du[a] = du[np + a] = du[2 * np + a] = 0.0;
   }
   for (int a = 0; a < na; ++a) {
-    const double* t = tij + 3 * size_t(h.active[a]);
+    const double* ta = t + 3 * size_t(h.active[a]);
     const double ux = u[a], uy = u[np + a], uz = u[2 * np + a];
-    const double rdot = ux * t[0] + uy * t[1] + uz * t[2];
+    const double rdot = ux * ta[0] + uy * ta[1] + uz * ta[2];
     const double inv = 1.0 / h.dist[a];
     dr[a] = rdot;
-    du[a] = (t[0] - ux * rdot) * inv;
-    du[np + a] = (t[1] - uy * rdot) * inv;
-    du[2 * np + a] = (t[2] - uz * rdot) * inv;
+    du[a] = (ta[0] - ux * rdot) * inv;
+    du[np + a] = (ta[1] - uy * rdot) * inv;
+    du[2 * np + a] = (ta[2] - uz * rdot) * inv;
   }
   for (int mu = 0; mu < nf; ++mu)
-    for (int a = 0; a < np; ++a) t_df_[size_t(mu) * np + a] = h.df[size_t(mu) * np + a] * dr[a];
+    for (int a = 0; a < np; ++a) h.tdf[size_t(mu) * np + a] = h.df[size_t(mu) * np + a] * dr[a];
   for (int mo = 0; mo < nm; ++mo) {
-    double* out = &t_dmono_[size_t(mo) * np];
+    double* out = &h.tdmono[size_t(mo) * np];
     for (int a = 0; a < np; ++a) out[a] = 0.0;
     for (int ax = 0; ax < 3; ++ax) {
       const double coef = mono_lower_coef_[3 * mo + ax];
@@ -78,49 +83,69 @@ double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const 
       for (int a = 0; a < np; ++a) out[a] += coef * lo[a] * d[a];
     }
   }
-  // ---- forward tangent: basic moments, then the program ---------------------------------------
-  for (int b = 0; b < n_basic; ++b) {
+  double* dm = t_dmoments_.data() + lane;
+  for (size_t b = 0; b < basic_mu_.size(); ++b) {
     const double* fr = &h.f[size_t(basic_mu_[b]) * np];
-    const double* dfr = &t_df_[size_t(basic_mu_[b]) * np];
+    const double* dfr = &h.tdf[size_t(basic_mu_[b]) * np];
     const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
-    const double* dmr = &t_dmono_[size_t(basic_mono_[b]) * np];
+    const double* dmr = &h.tdmono[size_t(basic_mono_[b]) * np];
     double s = 0.0;
     for (int a = 0; a < np; ++a) s += dfr[a] * mr[a] + fr[a] * dmr[a];
-    dm[b] = s;
+    dm[b * kLanes] = s;
   }
+}
+
+// The tangents of the program's intermediate moments and of the adjoints, all lanes:
+//   m_dot[k] = sum mult (m_dot_i m_j + m_i m_dot_j)
+//   adjoint_dot[i] = sum mult (adjoint_dot[k] m_j + adjoint[k] m_dot_j).
+void SiteEvaluator::tangent_program_stage() {
+  const double* m = moments_.data();
+  const double* g = adjoint_.data();
+  double* dm = t_dmoments_.data();
+  double* dg = t_dadjoint_.data();
   for (size_t t = 0; t < target_.size(); ++t) {
-    double s = 0.0;
+    v4 s = {0, 0, 0, 0};
     for (int q = target_begin_[t]; q < target_begin_[t + 1]; ++q) {
       const Term& e = terms_[q];
-      s += e.mult * (dm[e.i] * m[e.j] + m[e.i] * dm[e.j]);
+      const size_t i = 4 * size_t(e.i), j = 4 * size_t(e.j);
+      s += e.mult * (load4(dm + i) * load4(m + j) + load4(m + i) * load4(dm + j));
     }
-    dm[target_[t]] = s;
+    store4(dm + 4 * size_t(target_[t]), s);
   }
-  // ---- reverse tangent: adjoint_dot[i] = sum mult (adjoint_dot[k] m_j + adjoint[k] m_dot_j) --
   for (size_t o = 0; o < pull_order_.size(); ++o) {
-    double s = 0.0;
+    v4 s = {0, 0, 0, 0};
     for (int q = pull_begin_[o]; q < pull_begin_[o + 1]; ++q) {
       const Term& e = pull_terms_[q];
-      s += e.mult * (dg[e.i] * m[e.j] + g[e.i] * dm[e.j]);
+      const size_t i = 4 * size_t(e.i), j = 4 * size_t(e.j);
+      s += e.mult * (load4(dg + i) * load4(m + j) + load4(g + i) * load4(dm + j));
     }
-    dg[pull_order_[o]] = s;
+    store4(dg + 4 * size_t(pull_order_[o]), s);
   }
+}
 
-  // ---- gradients and their tangents -------------------------------------------------------------
+// dV/d(parameters) of atom `lane` into grad and its tangent into dgrad.
+void SiteEvaluator::tangent_gradient_stage(Neighbourhood& h, int lane, int type, SiteGradient& grad,
+                                           SiteGradient& dgrad) {
+  const MomentProgram& prog = pot_.program();
+  const int nf = n_funcs_, nbas = n_basis_, na = h.na, np = h.np;
+  const double* m = moments_.data() + lane;
+  const double* g = adjoint_.data() + lane;
+  const double* dm = t_dmoments_.data() + lane;
+  const double* dg = t_dadjoint_.data() + lane;
   grad.species[type] += 1.0;
   for (size_t al = 0; al < prog.scalar_map.size(); ++al) {
-    grad.moment[al] += m[prog.scalar_map[al]];
-    dgrad.moment[al] += dm[prog.scalar_map[al]];
+    grad.moment[al] += m[size_t(prog.scalar_map[al]) * kLanes];
+    dgrad.moment[al] += dm[size_t(prog.scalar_map[al]) * kLanes];
   }
   // P_mu = sum_{b: mu_b = mu} g_b mono_b and its tangent, per neighbour.
-  std::fill(t_p_.begin(), t_p_.begin() + size_t(nf) * np, 0.0);
-  std::fill(t_dp_.begin(), t_dp_.begin() + size_t(nf) * np, 0.0);
-  for (int b = 0; b < n_basic; ++b) {
-    const double gb = g[b], dgb = dg[b];
-    double* p = &t_p_[size_t(basic_mu_[b]) * np];
-    double* dp = &t_dp_[size_t(basic_mu_[b]) * np];
+  h.tp.assign(size_t(nf) * np, 0.0);
+  h.tdp.assign(size_t(nf) * np, 0.0);
+  for (size_t b = 0; b < basic_mu_.size(); ++b) {
+    const double gb = g[b * kLanes], dgb = dg[b * kLanes];
+    double* p = &h.tp[size_t(basic_mu_[b]) * np];
+    double* dp = &h.tdp[size_t(basic_mu_[b]) * np];
     const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
-    const double* dmr = &t_dmono_[size_t(basic_mono_[b]) * np];
+    const double* dmr = &h.tdmono[size_t(basic_mono_[b]) * np];
     for (int a = 0; a < np; ++a) {
       p[a] += gb * mr[a];
       dp[a] += dgb * mr[a] + gb * dmr[a];
@@ -134,15 +159,14 @@ double SiteEvaluator::compute_tangent(int type, int n, const double* rij, const 
     double* gca = gc + size_t(h.active_type[a]) * block;
     double* dgca = dgc + size_t(h.active_type[a]) * block;
     for (int mu = 0; mu < nf; ++mu) {
-      const double p = t_p_[size_t(mu) * np + a], dp = t_dp_[size_t(mu) * np + a];
+      const double p = h.tp[size_t(mu) * np + a], dp = h.tdp[size_t(mu) * np + a];
       for (int b = 0; b < nbas; ++b) {
-        const double phi = h.rb[size_t(b) * np + a], dphi = h.drb[size_t(b) * np + a] * dr[a];
+        const double phi = h.rb[size_t(b) * np + a], dphi = h.drb[size_t(b) * np + a] * h.tdr[a];
         gca[mu * nbas + b] += p * phi;
         dgca[mu * nbas + b] += dp * phi + p * dphi;
       }
     }
   }
-  return energy;
 }
 
 }  // namespace mtp

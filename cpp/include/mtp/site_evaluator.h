@@ -64,6 +64,11 @@ class SiteEvaluator {
   // Returns V_i. Defined in site_tangent.cpp.
   double compute_tangent(int type, int n, const double* rij, const int* ntypes,
                          const double* tij, SiteGradient& grad, SiteGradient& dgrad);
+  // The same for up to kLanes atoms at once (as compute_batch; tij[k] (n[k], 3)); grad and
+  // dgrad accumulate the sums over the atoms, V of atom k goes to energies[k].
+  void compute_tangent_batch(int count, const int* types, const int* n, const double* const* rij,
+                             const int* const* ntypes, const double* const* tij, SiteGradient& grad,
+                             SiteGradient& dgrad, double* energies);
 
   const Potential& potential() const { return pot_; }
   // Short-range neighbourhoods seen since the last call (then the tally restarts).
@@ -93,6 +98,11 @@ class SiteEvaluator {
     std::vector<double> acc;                 // (5, n_pad): stage accumulators
     std::vector<double> core_dedr;           // (n_pad): 1/2 dE_core/dr per neighbour (core only)
     std::vector<double> pqr;                 // (N_f, 4, n_pad): per-mu P, R_x, R_y, R_z
+    // Tangent pass (compute_tangent_batch), grown there: dot = d/d(epsilon) along the tangents.
+    std::vector<double> tdr, tdu;            // (n_pad), (3, n_pad): r_dot, rhat_dot
+    std::vector<double> tdmono;              // (n_mono, n_pad)
+    std::vector<double> tdf;                 // (N_f, n_pad): f_mu' * r_dot
+    std::vector<double> tp, tdp;             // (N_f, n_pad): P_mu and its tangent
   };
   void grow(Neighbourhood& h, int n_pad);
   // Neighbours, radial functions, monomials and basic moments of atom `lane` into hoods_[lane]
@@ -112,6 +122,10 @@ class SiteEvaluator {
   void reverse_neighbours_stage(Neighbourhood& h, int lane, bool forces);
   void pair_derivatives_stage(Neighbourhood& h, double* dv_drij);
   void radial_gradient_stage(Neighbourhood& h, int type, SiteGradient* grad);
+  // The stages of compute_tangent_batch (site_tangent.cpp).
+  void tangent_neighbours_stage(Neighbourhood& h, int lane, const double* tij);
+  void tangent_program_stage();
+  void tangent_gradient_stage(Neighbourhood& h, int lane, int type, SiteGradient& grad, SiteGradient& dgrad);
   void build_reverse_lists(const MomentProgram& prog, const std::map<std::tuple<int, int, int>, int>& index);
 
   const Potential& pot_;
@@ -151,13 +165,8 @@ class SiteEvaluator {
   std::vector<double> rev_exp_;              // (n_entries)
   std::vector<double> rev_weight_;           // (n_entries): per-atom scratch
   std::vector<double> moments_, adjoint_;    // (alpha_moments_count, kLanes)
-  // Tangent-pass scratch (compute_tangent), grown only: dot = d/d(epsilon) along tij.
-  std::vector<double> t_dr_, t_du_;          // (n_pad), (3, n_pad)
-  std::vector<double> t_dmono_;              // (n_mono, n_pad)
-  std::vector<double> t_df_;                 // (N_f, n_pad): f_mu' * r_dot
-  std::vector<double> t_p_, t_dp_;           // (N_f, n_pad): P_mu and its tangent
-  std::vector<double> t_dmoments_, t_dadjoint_;  // (alpha_moments_count)
-  std::vector<double> t_m_, t_g_;            // (alpha_moments_count): lane 0 of moments_, adjoint_
+  // Tangent pass: the tangents of the moments and adjoints.
+  std::vector<double> t_dmoments_, t_dadjoint_;  // (alpha_moments_count, kLanes)
 };
 
 }  // namespace mtp
