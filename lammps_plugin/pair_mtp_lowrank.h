@@ -47,8 +47,9 @@ class PairMTPLowRank : public Pair {
     std::vector<double> rij, dv;       // (n, 3): r_j - r_i and dV_i/dr_ij
     std::vector<int> ntypes, jatom;    // (n)
   };
-  // One thread's evaluator, scratch (grown only) and partial sums.
-  struct ThreadState {
+  // One thread's evaluator, scratch (grown only) and partial sums; each on its own cache lines
+  // (the partial sums are written per atom: no false sharing with the next thread's state).
+  struct alignas(64) ThreadState {
     std::unique_ptr<mtp::SiteEvaluator> site;
     Neighbours batch[mtp::SiteEvaluator::kLanes];  // the atoms evaluated together
     std::vector<double> f, vatom;      // (nall, 3), (nall, 6): buffers when threads > 1
