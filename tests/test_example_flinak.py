@@ -107,3 +107,28 @@ def test_shipped_potentials_give_a_physical_melt(kind, tmp_path):
     rows = [l.split() for l in proc.stdout.splitlines() if l.split() and l.split()[0] == "1500"]
     step, _, temp, _, density, *_ = (float(x) for x in rows[-1])
     assert "Lost atoms" not in proc.stdout and 1.40 < density < 1.70 and 900 < temp < 1500
+
+
+def test_resample_adds_mtp_snapshots_retrains_and_runs_npt(toy_study, tmp_path):
+    """examples/flinak/resample.py at toy size: the study's trained base samples its own NPT
+    run, the teacher labels those snapshots, the base is retrained on the study's split plus
+    them, and the NPT stage runs the result; a second run reuses everything."""
+    import ase.io
+
+    study, _, _ = toy_study
+    cmd = [sys.executable, str(FLINAK / "resample.py"), "--toy", "--study", str(study), "--out", str(tmp_path),
+           "--kind", "base", "--temperatures", "1000"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    snaps = ase.io.read(tmp_path / "base" / "labelled" / "T1000.xyz", ":")
+    assert len(snaps) >= 2 and all(a.info["group"] == "mtp_sampled" for a in snaps)
+    assert sorted(set(snaps[0].get_chemical_symbols())) == ["F", "K", "Li", "Na"]
+    assert np.all(np.isfinite(snaps[0].get_forces())) and "teacher" in snaps[0].info["labeller"]
+    train = ase.io.read(tmp_path / "base" / "train.xyz", ":")
+    assert sum(a.info.get("group") == "mtp_sampled" for a in train) == len(snaps)
+    report = json.loads((tmp_path / "base" / "run" / "report.json").read_text())
+    assert report["iterations"] >= 1
+    res = json.loads((tmp_path / "base" / "npt" / "T1000" / "summary.json").read_text())
+    assert not res["failed"] and 0.5 < res["density"] < 4.0
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "labelled" not in again.stdout and "retraining" not in again.stdout
