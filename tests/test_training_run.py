@@ -204,3 +204,20 @@ def test_mfra_warm_start_begins_at_the_init_rank_one_truncation(tmp_path):
     pot = initial_potential(validate(raw), species, None, train, None)
     assert pot.format == "mf" and pot.ranks == (1,)
     np.testing.assert_allclose(pot.radial_coeffs, base.to_mf(1).radial_coeffs, rtol=1e-12, atol=1e-14)
+
+
+def test_warm_start_keeps_the_init_potential(tmp_path):
+    """model.init (same representation, linear_init at its default): training starts from the
+    init as it is; its linear parameters are not refitted to energies alone, which would undo
+    its force fit. The first iteration's loss is at most the init's final loss."""
+    import json
+
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "model.representation=full", "loss.force_weight=0.1", "optimizer.max_iter=25",
+          f"output.directory={tmp_path / 'first'}"])
+    first = [json.loads(l) for l in (tmp_path / "first" / "metrics.jsonl").read_text().splitlines()]
+    main(["train", str(cfg), "--set", "model.representation=full", "loss.force_weight=0.1", "optimizer.max_iter=2",
+          f"model.init={tmp_path / 'first' / 'potential.mtp'}", f"output.directory={tmp_path / 'second'}"])
+    second = [json.loads(l) for l in (tmp_path / "second" / "metrics.jsonl").read_text().splitlines()]
+    best_first = min(r["loss"] for r in first)
+    assert second[0]["loss"] <= best_first * (1 + 1e-6)

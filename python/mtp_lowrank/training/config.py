@@ -100,7 +100,8 @@ HELP = {
     "optimizer.r_max": "MFRA final rank",
     "optimizer.delta_r": "MFRA rank added per augmentation",
     "optimizer.s": "MFRA iterations between augmentations",
-    "optimizer.linear_init": "start from a least-squares fit of the linear parameters",
+    "optimizer.linear_init": "start from a least-squares fit of the linear parameters (with model.init only "
+                             "when linear_fit is loss: an energies-only refit would undo the init's force fit)",
     "optimizer.linear_fit": "fit them to the energies (MLIP) or to the whole loss",
     "optimizer.threads": "threads (0: all cores / MPI ranks)",
     "optimizer.converge_window": "converged when the best validation loss of the last this many checks "
