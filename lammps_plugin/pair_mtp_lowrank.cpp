@@ -262,10 +262,7 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
   const bool grading = grader_ && (update->ntimestep % every_ == 0 || grade_flag_);
   const bool per_atom = grading && grader_->neighbourhood();
   if (grading)
-    for (ThreadState &t : threads_) {
-      t.grad.reset(*pot_);
-      t.scratch.resize(grader_->columns());
-    }
+    for (ThreadState &t : threads_) t.grad.reset(*pot_);
   if (per_atom) {
     if (atom_grades_.size() < size_t(atom->nmax)) atom_grades_.resize(atom->nmax);
     std::fill(atom_grades_.begin(), atom_grades_.begin() + atom->nlocal, 0.0);
@@ -286,7 +283,7 @@ void PairMTPLowRank::compute(int eflag, int vflag) {
           sites(ilist + first, count, t, n_threads > 1 ? t.f.data() : f, n_threads > 1 ? t.vatom.data() : va,
                 grading ? &t.grad : nullptr);
           const int i = ilist[first], si = species_of_type_[atom->type[i]];
-          if (per_atom && si >= 0) atom_grades_[i] = grader_->site_grade(si, t.grad, t.scratch.data());
+          if (per_atom && si >= 0) atom_grades_[i] = grader_->site_grade(si, t.grad, t.terms);
         });
   } catch (const std::exception &e) {
     error->one(FLERR, "pair_style mtp/lowrank: {}", e.what());
@@ -323,7 +320,7 @@ void PairMTPLowRank::extrapolation_grade() {
     std::vector<double> total(local.size());
     MPI_Allreduce(local.data(), total.data(), int(local.size()), MPI_DOUBLE, MPI_SUM, world);
     const size_t ns = g.species.size(), nm = g.moment.size();
-    grade = grader_->grade(total.data(), total.data() + ns, total.data() + ns + nm, threads_[0].scratch.data());
+    grade = grader_->grade(total.data(), total.data() + ns, total.data() + ns + nm, threads_[0].terms);
   }
   // compute pair sums pvector over ranks (it is meant for partial sums): rank 0 holds it
   grade_storage_ = comm->me == 0 ? grade : 0.0;

@@ -14,11 +14,11 @@
 
 #include <string>
 
+#include "mtp/extrapolation.h"
 #include "mtp/site_evaluator.h"
 
 namespace mtp {
 class Potential;
-class ExtrapolationGrader;
 }  // namespace mtp
 
 namespace LAMMPS_NS {
@@ -56,7 +56,7 @@ class PairMTPLowRank : public Pair {
     double energy = 0.0;
     double virial[6] = {0, 0, 0, 0, 0, 0};
     mtp::SiteGradient grad;            // dE/dtheta of this thread's atoms, or of one atom (per-atom grades)
-    std::vector<double> scratch;       // (active-set columns): g M of one grade
+    mtp::ExtrapolationGrader::Terms terms;  // nonzero entries of one gradient (grading scratch)
     ThreadState();
     ~ThreadState();
     ThreadState(ThreadState &&) noexcept;

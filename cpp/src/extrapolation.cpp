@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "mtp/errors.h"
+#include "simd4.h"
 
 namespace mtp {
 
@@ -57,46 +58,72 @@ ExtrapolationGrader::ExtrapolationGrader(const std::string& path, const Potentia
     if (std::abs(mine[q] - sums[q]) > 1e-9 * (std::abs(sums[q]) + 1e-300) + 1e-12)
       throw FileError(path, lineno, "was computed for a different potential (parameter checksums differ): "
                                     "recompute it for this one");
-  m_.resize(size_t(rows_) * cols_);
+  const int n_chunks = (cols_ + kChunk - 1) / kChunk;  // zero-padded columns add |0| to the maximum
+  m_.assign(size_t(n_chunks) * rows_ * kChunk, 0.0);
   for (int r = 0; r < rows_; ++r) {
     std::istringstream row = next("the matrix");
     for (int c = 0; c < cols_; ++c)
-      if (!(row >> m_[size_t(r) * cols_ + c]))
+      if (!(row >> m_[(size_t(c / kChunk) * rows_ + r) * kChunk + c % kChunk]))
         throw FileError(path, lineno, "matrix row " + std::to_string(r) + " has fewer than " +
                                           std::to_string(cols_) + " numbers");
   }
 }
 
-void ExtrapolationGrader::accumulate(const double* g, int n, int row0, double* out) const {
-  for (int k = 0; k < n; ++k) {
-    if (g[k] == 0.0) continue;
-    const double* mr = &m_[size_t(row0 + k) * cols_];
-    for (int c = 0; c < cols_; ++c) out[c] += g[k] * mr[c];
+namespace {
+using simd::load4;
+using simd::v4;
+
+// max_c |sum_e w[e] M[row[e], c]| over one chunk of 32 columns, chunk (rows, 32): the chunk's
+// sums stay in registers while the rows stream past (an axpy per row would load and store the
+// sums for every row).
+double chunk_max(const double* chunk, const int* row, const double* w, int n) {
+  v4 acc[ExtrapolationGrader::kChunk / 4];
+  for (v4& a : acc) a = v4{0, 0, 0, 0};
+  for (int e = 0; e < n; ++e) {
+    const double* mr = chunk + size_t(row[e]) * ExtrapolationGrader::kChunk;
+    const double we = w[e];
+    for (int v = 0; v < ExtrapolationGrader::kChunk / 4; ++v) acc[v] += we * load4(mr + 4 * v);
   }
+  double gmax = 0.0;
+  for (const v4& a : acc)
+    for (int k = 0; k < 4; ++k) gmax = std::max(gmax, std::abs(a[k]));
+  return gmax;
+}
+}  // namespace
+
+void ExtrapolationGrader::gather(const double* g, int n, int row0, Terms& t) const {
+  for (int k = 0; k < n; ++k)
+    if (g[k] != 0.0) {
+      t.row.push_back(row0 + k);
+      t.weight.push_back(g[k]);
+    }
 }
 
-static double largest_magnitude(const double* v, int n) {
+double ExtrapolationGrader::largest_product(const Terms& t) const {
   double gmax = 0.0;
-  for (int c = 0; c < n; ++c) gmax = std::max(gmax, std::abs(v[c]));
+  for (size_t c = 0; c < m_.size(); c += size_t(rows_) * kChunk)
+    gmax = std::max(gmax, chunk_max(m_.data() + c, t.row.data(), t.weight.data(), int(t.row.size())));
   return gmax;
 }
 
 double ExtrapolationGrader::grade(const double* species, const double* moment, const double* radial,
-                                  double* scratch) const {
-  std::fill(scratch, scratch + cols_, 0.0);
-  accumulate(species, n_species_, 0, scratch);
-  accumulate(moment, n_moment_, n_species_, scratch);
-  accumulate(radial, rows_ - n_species_ - n_moment_, n_species_ + n_moment_, scratch);
-  return largest_magnitude(scratch, cols_);
+                                  Terms& terms) const {
+  terms.row.clear();
+  terms.weight.clear();
+  gather(species, n_species_, 0, terms);
+  gather(moment, n_moment_, n_species_, terms);
+  gather(radial, rows_ - n_species_ - n_moment_, n_species_ + n_moment_, terms);
+  return largest_product(terms);
 }
 
-double ExtrapolationGrader::site_grade(int type, const SiteGradient& g, double* scratch) const {
-  std::fill(scratch, scratch + cols_, 0.0);
-  accumulate(g.species.data() + type, 1, type, scratch);
-  accumulate(g.moment.data(), n_moment_, n_species_, scratch);
+double ExtrapolationGrader::site_grade(int type, const SiteGradient& g, Terms& terms) const {
+  terms.row.clear();
+  terms.weight.clear();
+  gather(g.species.data() + type, 1, type, terms);
+  gather(g.moment.data(), n_moment_, n_species_, terms);
   const int block = type * n_pair_block_;
-  accumulate(g.radial.data() + block, n_pair_block_, n_species_ + n_moment_ + block, scratch);
-  return largest_magnitude(scratch, cols_);
+  gather(g.radial.data() + block, n_pair_block_, n_species_ + n_moment_ + block, terms);
+  return largest_product(terms);
 }
 
 }  // namespace mtp
