@@ -442,7 +442,7 @@ void PairMTPLowRank::sites(const int *ilist, int count, ThreadState &t, double *
 
 // Atom i's neighbours inside the cutoff (of species the potential has) into nb.
 void PairMTPLowRank::gather(int i, Neighbours &nb) {
-  double **x = atom->x;
+  const double *x = &atom->x[0][0];  // (nmax, 3), contiguous
   const int *type = atom->type;
   nb.i = i;
   nb.species = species_of_type_[type[i]];
@@ -457,19 +457,24 @@ void PairMTPLowRank::gather(int i, Neighbours &nb) {
     nb.rij.resize(3 * size_t(jnum));
     nb.dv.resize(3 * size_t(jnum));
   }
+  // Locals and raw pointers: the stores below cannot alias them, so nothing is reloaded per
+  // candidate.
+  const double xi = x[3 * size_t(i)], yi = x[3 * size_t(i) + 1], zi = x[3 * size_t(i) + 2];
+  const int *species_of_type = species_of_type_.data();
+  int *jatom = nb.jatom.data(), *ntypes = nb.ntypes.data();
+  double *rij = nb.rij.data();
   int n = 0;
-  for (int jj = 0; jj < jnum; ++jj) {
-    const int j = jlist[jj] & NEIGHMASK;
-    const int sj = species_of_type_[type[j]];
-    if (sj < 0) continue;
-    const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-    if (dx * dx + dy * dy + dz * dz >= cut2) continue;
-    nb.jatom[n] = j;
-    nb.ntypes[n] = sj;
-    nb.rij[3 * n] = dx;
-    nb.rij[3 * n + 1] = dy;
-    nb.rij[3 * n + 2] = dz;
-    ++n;
+  for (int jj = 0; jj < jnum; ++jj) {  // branch-free compaction: every candidate is written at n,
+    const int j = jlist[jj] & NEIGHMASK;  // n advances for the kept ones (the test is unpredictable)
+    const double *xj = x + 3 * size_t(j);
+    const double dx = xj[0] - xi, dy = xj[1] - yi, dz = xj[2] - zi;
+    const int sj = species_of_type[type[j]];
+    jatom[n] = j;
+    ntypes[n] = sj;
+    rij[3 * n] = dx;
+    rij[3 * n + 1] = dy;
+    rij[3 * n + 2] = dz;
+    n += int(dx * dx + dy * dy + dz * dz < cut2) & int(sj >= 0);
   }
   nb.n = n;
 }
