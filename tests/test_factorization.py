@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from mtp_lowrank.factorization import (mf_from_full, mf_to_full, tt_from_full, tt_max_ranks,
+from mtp_lowrank.factorization import (mf_balance, mf_from_full, mf_to_full, tt_from_full, tt_max_ranks,
                                        tt_to_full)
 
 from conftest import random_atoms, random_potential
@@ -40,6 +40,17 @@ def test_truncation_error_decreases_with_rank():
     c = np.random.default_rng(1).normal(size=(4, 4, 4, 8))
     errs = [np.linalg.norm(mf_to_full(*mf_from_full(c, r), c.shape) - c) for r in (1, 2, 4, 8, 16)]
     assert all(x >= y - 1e-12 for x, y in zip(errs, errs[1:])) and errs[-1] < 1e-10
+
+
+def test_mf_balance_keeps_the_product_and_equalises_the_factors():
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(16, 4)) * np.array([10.0, 1e-3, 1e-5, 1.0])
+    v = rng.normal(size=(48, 4)) * np.array([0.1, 300.0, 1e3, 1.0])
+    bu, bv = mf_balance(u, v)
+    np.testing.assert_allclose(bu @ bv.T, u @ v.T, atol=1e-12 * np.abs(u @ v.T).max())
+    s = np.linalg.svd(u @ v.T, compute_uv=False)[:4]
+    np.testing.assert_allclose(bu.T @ bu, np.diag(s), atol=1e-10 * s[0])
+    np.testing.assert_allclose(bv.T @ bv, np.diag(s), atol=1e-10 * s[0])
 
 
 def test_parameter_counts_follow_the_paper():

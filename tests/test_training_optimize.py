@@ -102,7 +102,7 @@ def test_training_is_reproducible_bit_for_bit():
 
 def test_mfra_grows_rank_and_never_raises_the_loss():
     from mtp_lowrank.training import train_mfra
-    from mtp_lowrank.training.rank_augmentation import augment_rank
+    from mtp_lowrank.training.rank_augmentation import _radial_gradient, augment_rank
 
     teacher = random_potential(level=8, n_species=2, seed=3)
     images = labelled(teacher, count=6, seed=1)
@@ -115,6 +115,15 @@ def test_mfra_grows_rank_and_never_raises_the_loss():
     grown, h = augment_rank(mf, loss, 1)
     assert grown.ranks == (2,)
     assert loss.for_template(grown).evaluate(grown)["loss"] <= before
+    # ... in the balanced gauge (U^T U = V^T V diagonal), with the product X + h U_d S_d V_d^T
+    assert h != 0.0
+    u, v = grown.factors
+    np.testing.assert_allclose(u.T @ u, v.T @ v, atol=1e-10 * np.linalg.norm(u) ** 2)
+    np.testing.assert_allclose(u.T @ u, np.diag(np.diag(u.T @ u)), atol=1e-10 * np.linalg.norm(u) ** 2)
+    x = mf.factors[0] @ mf.factors[1].T
+    g = _radial_gradient(mf, loss)
+    gu, gs, gvt = np.linalg.svd(g)
+    np.testing.assert_allclose(u @ v.T, x + h * gs[0] * np.outer(gu[:, 0], gvt[0]), atol=1e-10 * np.abs(x).max())
     # the whole algorithm
     result = train_mfra(base, loss, r_max=3, delta_r=1, s=8, max_iter=40, seed=0)
     assert result.potential.format == "mf" and result.potential.ranks == (3,)

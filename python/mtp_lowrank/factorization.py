@@ -12,6 +12,7 @@ import numpy as np
 __all__ = [
     "mf_from_full",
     "mf_to_full",
+    "mf_balance",
     "tt_from_full",
     "tt_to_full",
     "tt_max_ranks",
@@ -40,6 +41,17 @@ def mf_from_full(c: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
     big_u[:, :k] = u[:, :k] * root
     big_v[:, :k] = vt[:k].T * root
     return big_u, big_v
+
+
+def mf_balance(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same product U V^T in the balanced gauge of mf_from_full (U = P S^1/2, V = Q S^1/2
+    from the SVD P S Q^T of U V^T, so U^T U = V^T V = S). Factors that differ in scale by orders
+    of magnitude make gradient methods crawl: dL/dU = G V is huge where V is large and U small."""
+    qu, ru = np.linalg.qr(u)
+    qv, rv = np.linalg.qr(v)
+    p, s, qt = np.linalg.svd(ru @ rv.T)
+    root = np.sqrt(s)
+    return qu @ p * root, qv @ qt.T * root
 
 
 def mf_to_full(u: np.ndarray, v: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
