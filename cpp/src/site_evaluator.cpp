@@ -61,37 +61,8 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
       n_species_(pot.n_species()),
       max_nu_(pot.program().max_nu()) {
   const MomentProgram& prog = pot.program();
-  std::map<std::tuple<int, int, int>, int> index;
-  for (int d = 0; d <= max_nu_; ++d)
-    for (int a = d; a >= 0; --a)
-      for (int b = d - a; b >= 0; --b) {
-        index[{a, b, d - a - b}] = int(mono_exp_.size() / 3);
-        mono_exp_.insert(mono_exp_.end(), {a, b, d - a - b});
-      }
-  n_mono_ = int(mono_exp_.size() / 3);
-  mono_lower_.assign(3 * n_mono_, 0);
-  mono_lower_coef_.assign(3 * n_mono_, 0.0);
-  mono_parent_.assign(n_mono_, 0);
-  mono_axis_.assign(n_mono_, 0);
-  for (int mo = 0; mo < n_mono_; ++mo)
-    for (int ax = 2; ax >= 0; --ax) {  // the parent: lowered along the first nonzero axis
-      int e[3] = {mono_exp_[3 * mo], mono_exp_[3 * mo + 1], mono_exp_[3 * mo + 2]};
-      if (e[ax] == 0) continue;
-      mono_lower_coef_[3 * mo + ax] = e[ax];
-      e[ax] -= 1;
-      mono_lower_[3 * mo + ax] = index[{e[0], e[1], e[2]}];
-      mono_parent_[mo] = mono_lower_[3 * mo + ax];
-      mono_axis_[mo] = ax;
-    }
-  const int nb = int(prog.basic.size());
-  basic_mu_.resize(nb);
-  basic_mono_.resize(nb);
-  for (int b = 0; b < nb; ++b) {
-    const auto& e = prog.basic[b];
-    basic_mu_[b] = e[0];
-    basic_mono_[b] = index[{e[1], e[2], e[3]}];
-  }
-  build_reverse_lists(prog, index);
+  build_sphere_moments(prog);
+  build_reverse_lists();
   // Group products by target, targets ordered by their last write (valid: validate() checked
   // that no moment is read before its last write, so earlier terms may move down to it).
   std::vector<int> last(prog.moments_count, -1);
@@ -142,23 +113,18 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
 }
 
 // Sparse lists of the reverse pass over neighbours (see rev_begin_): for every mu the monomials
-// of its basic moments (P), then per axis the monomials one degree lower with the exponent.
-void SiteEvaluator::build_reverse_lists(const MomentProgram& prog,
-                                        const std::map<std::tuple<int, int, int>, int>& index) {
+// of its sphere moments (P), then per axis the monomials one degree lower with the exponent.
+void SiteEvaluator::build_reverse_lists() {
   rev_begin_.assign(1, 0);
   for (int mu = 0; mu < n_funcs_; ++mu)
     for (int o = 0; o < 4; ++o) {
-      for (int b = 0; b < int(prog.basic.size()); ++b) {
-        const auto& e = prog.basic[b];
-        if (e[0] != mu) continue;
-        int lower[3] = {e[1], e[2], e[3]};
-        if (o > 0) {
-          if (lower[o - 1] == 0) continue;  // d rhat^m / d rhat_ax = 0
-          lower[o - 1] -= 1;
-        }
-        rev_mono_.push_back(index.at({lower[0], lower[1], lower[2]}));
-        rev_basic_.push_back(b);
-        rev_exp_.push_back(o == 0 ? 1.0 : double(e[o]));
+      for (size_t s = 0; s < basic_mu_.size(); ++s) {
+        if (basic_mu_[s] != mu) continue;
+        const int mo = basic_mono_[s];
+        if (o > 0 && mono_lower_coef_[3 * mo + o - 1] == 0.0) continue;  // d rhat^m / d rhat_ax = 0
+        rev_mono_.push_back(o == 0 ? mo : mono_lower_[3 * mo + o - 1]);
+        rev_basic_.push_back(int(s));
+        rev_exp_.push_back(o == 0 ? 1.0 : mono_lower_coef_[3 * mo + o - 1]);
       }
       rev_begin_.push_back(int(rev_mono_.size()));
     }
@@ -167,9 +133,11 @@ void SiteEvaluator::build_reverse_lists(const MomentProgram& prog,
 
 size_t SiteEvaluator::memory_bytes() const {
   size_t doubles = rev_exp_.size() + rev_weight_.size() + mono_lower_coef_.size() + seed_.size() +
-                   table_t_.size() + moments_.size() + adjoint_.size();
+                   table_t_.size() + moments_.size() + adjoint_.size() + sphere_.size() +
+                   sphere_adjoint_.size() + expand_coef_.size() + contract_coef_.size();
   size_t ints = mono_exp_.size() + mono_lower_.size() + basic_mu_.size() + basic_mono_.size() +
-                mono_parent_.size() + mono_axis_.size() + rev_begin_.size() + rev_mono_.size() + rev_basic_.size() + target_.size() +
+                mono_parent_.size() + mono_axis_.size() + expand_begin_.size() + expand_sphere_.size() +
+                contract_begin_.size() + contract_basic_.size() + rev_begin_.size() + rev_mono_.size() + rev_basic_.size() + target_.size() +
                 target_begin_.size() + pull_order_.size() + pull_begin_.size() + mu_used_.size();
   for (const Neighbourhood& h : hoods_) {
     doubles += h.dist.size() + h.unit.size() + h.mono.size() + h.rb.size() + h.drb.size() +
@@ -341,12 +309,12 @@ void SiteEvaluator::monomials_stage(Neighbourhood& h) {
   }
 }
 
-// Basic moments M_{mu,nu} components: sum over neighbours of f_mu times a monomial.
+// Sphere moments (sphere_moments.cpp): sum over neighbours of f_mu times a sphere monomial.
 void SiteEvaluator::basic_moments_stage(Neighbourhood& h, int lane) {
-  const int n_basic = int(pot_.program().basic.size()), np = h.np;
+  const int n_basic = int(basic_mu_.size()), np = h.np;
   // Dot products over neighbours, four moments at a time (independent accumulators keep the
-  // FMA pipeline full), into this atom's lane of moments_ (stride kLanes).
-  double* m = moments_.data() + lane;
+  // FMA pipeline full), into this atom's lane of sphere_ (stride kLanes).
+  double* m = sphere_.data() + lane;
   int b = 0;
   for (; b + 4 <= n_basic; b += 4) {
     const double* f0 = &h.f[size_t(basic_mu_[b]) * np];
@@ -378,12 +346,14 @@ void SiteEvaluator::basic_moments_stage(Neighbourhood& h, int lane) {
   }
 }
 
-// Intermediate moments of all lanes (one SIMD lane per atom), then the scalar basis functions
-// and V of the first `count` lanes (with the core's half pairs).
+// Basic moments from the sphere moments, then the intermediate moments of all lanes (one SIMD
+// lane per atom), then the scalar basis functions and V of the first `count` lanes (with the
+// core's half pairs).
 void SiteEvaluator::program_stage(int count, const int* types, double* energies) {
   static_assert(kLanes == 4, "the program runs one atom per lane of a v4");
   const MomentProgram& prog = pot_.program();
   double* m = moments_.data();
+  expand_sphere(sphere_.data(), m);
   const int n_targets = int(target_.size());
   for (int t = 0; t < n_targets; ++t) {  // two accumulators halve the FMA latency chain
     v4 s0 = {0, 0, 0, 0}, s1 = s0;
@@ -417,7 +387,8 @@ void SiteEvaluator::program_stage(int count, const int* types, double* energies)
   }
 }
 
-// Pull form, all lanes: adjoint[k] = seed[k] + sum mult * adjoint[target] * moment[other].
+// Pull form, all lanes: adjoint[k] = seed[k] + sum mult * adjoint[target] * moment[other]; then
+// the sphere moments' adjoints from the basic ones'.
 void SiteEvaluator::reverse_program() {
   const double* m = moments_.data();
   double* g = adjoint_.data();
@@ -434,6 +405,7 @@ void SiteEvaluator::reverse_program() {
     if (q < end) s0 += pt[q].mult * load4(g + 4 * size_t(pt[q].i)) * load4(m + 4 * size_t(pt[q].j));
     store4(g + 4 * size_t(pull_order_[o]), s0 + s1);
   }
+  contract_sphere(g, sphere_adjoint_.data());
 }
 
 double SiteEvaluator::compute(int type, int n, const double* rij, const int* ntypes, double* dv_drij,
@@ -449,13 +421,13 @@ void SiteEvaluator::compute_batch(int count, const int* types, const int* n, con
                                   double* energies) {
   if (count < 1 || count > kLanes)
     throw InputError("compute_batch: " + std::to_string(count) + " atoms (1.." + std::to_string(kLanes) + ")");
-  const int n_basic = int(pot_.program().basic.size());
+  const size_t n_sphere = basic_mu_.size();
   for (int k = 0; k < count; ++k) {
     if (dv_drij) std::fill(dv_drij[k], dv_drij[k] + 3 * size_t(n[k]), 0.0);
     forward_neighbours(k, types[k], n[k], rij[k], ntypes[k]);
   }
-  for (int k = count; k < kLanes; ++k)  // idle lanes: zero basic moments, results unused
-    for (int b = 0; b < n_basic; ++b) moments_[size_t(b) * kLanes + k] = 0.0;
+  for (int k = count; k < kLanes; ++k)  // idle lanes: zero sphere moments, results unused
+    for (size_t s = 0; s < n_sphere; ++s) sphere_[s * kLanes + k] = 0.0;
   program_stage(count, types, energies);
   const MomentProgram& prog = pot_.program();
   if (grad)
@@ -496,7 +468,7 @@ void weighted_row_sum(const double* weight, const int* index, int count, const d
 // to 8 x 4 neighbours are summed at once.
 void SiteEvaluator::reverse_neighbours_stage(Neighbourhood& h, int lane, bool forces) {
   const int nf = n_funcs_, np = h.np;
-  const double* g = adjoint_.data();
+  const double* g = sphere_adjoint_.data();
   for (size_t e = 0; e < rev_mono_.size(); ++e) rev_weight_[e] = g[size_t(rev_basic_[e]) * kLanes + lane] * rev_exp_[e];
   for (int mu = 0; mu < nf; ++mu) {
     if (!mu_used_[mu]) continue;

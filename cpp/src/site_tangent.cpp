@@ -30,21 +30,23 @@ void SiteEvaluator::compute_tangent_batch(int count, const int* types, const int
   if (count < 1 || count > kLanes)
     throw InputError("compute_tangent_batch: " + std::to_string(count) + " atoms (1.." + std::to_string(kLanes) + ")");
   const MomentProgram& prog = pot_.program();
-  const size_t n_basic = prog.basic.size(), n_moments = size_t(prog.moments_count);
+  const size_t n_sphere = basic_mu_.size(), n_moments = size_t(prog.moments_count);
   for (int k = 0; k < count; ++k) forward_neighbours(k, types[k], n[k], rij[k], ntypes[k]);
-  for (int k = count; k < kLanes; ++k)  // idle lanes: zero basic moments, results unused
-    for (size_t b = 0; b < n_basic; ++b) moments_[b * kLanes + k] = 0.0;
+  for (int k = count; k < kLanes; ++k)  // idle lanes: zero sphere moments, results unused
+    for (size_t s = 0; s < n_sphere; ++s) sphere_[s * kLanes + k] = 0.0;
   program_stage(count, types, energies);
   reverse_program();
   t_dmoments_.assign(n_moments * kLanes, 0.0);
   t_dadjoint_.assign(n_moments * kLanes, 0.0);
+  t_dsphere_.assign(n_sphere * kLanes, 0.0);
+  t_dsphere_adjoint_.assign(n_sphere * kLanes, 0.0);
   for (int k = 0; k < count; ++k) tangent_neighbours_stage(hoods_[k], k, tij[k]);
   tangent_program_stage();
   for (int k = 0; k < count; ++k) tangent_gradient_stage(hoods_[k], k, types[k], grad, dgrad);
 }
 
-// Tangents of r, rhat, f_mu and the monomials of atom `lane` along its pair tangents t, and the
-// tangents of its basic moments (its lane of t_dmoments_).
+// Tangents of r, rhat, f_mu and the sphere monomials of atom `lane` along its pair tangents t,
+// and the tangents of its sphere moments (its lane of t_dsphere_).
 void SiteEvaluator::tangent_neighbours_stage(Neighbourhood& h, int lane, const double* t) {
   const int nf = n_funcs_, nm = n_mono_, na = h.na, np = h.np;
   const size_t c = h.capacity;
@@ -83,7 +85,7 @@ void SiteEvaluator::tangent_neighbours_stage(Neighbourhood& h, int lane, const d
       for (int a = 0; a < np; ++a) out[a] += coef * lo[a] * d[a];
     }
   }
-  double* dm = t_dmoments_.data() + lane;
+  double* dm = t_dsphere_.data() + lane;
   for (size_t b = 0; b < basic_mu_.size(); ++b) {
     const double* fr = &h.f[size_t(basic_mu_[b]) * np];
     const double* dfr = &h.tdf[size_t(basic_mu_[b]) * np];
@@ -95,7 +97,8 @@ void SiteEvaluator::tangent_neighbours_stage(Neighbourhood& h, int lane, const d
   }
 }
 
-// The tangents of the program's intermediate moments and of the adjoints, all lanes:
+// The tangents of the program's moments and of the adjoints, all lanes (the sphere maps are
+// linear, so tangents pass through them as values do):
 //   m_dot[k] = sum mult (m_dot_i m_j + m_i m_dot_j)
 //   adjoint_dot[i] = sum mult (adjoint_dot[k] m_j + adjoint[k] m_dot_j).
 void SiteEvaluator::tangent_program_stage() {
@@ -103,6 +106,7 @@ void SiteEvaluator::tangent_program_stage() {
   const double* g = adjoint_.data();
   double* dm = t_dmoments_.data();
   double* dg = t_dadjoint_.data();
+  expand_sphere(t_dsphere_.data(), dm);
   for (size_t t = 0; t < target_.size(); ++t) {
     v4 s = {0, 0, 0, 0};
     for (int q = target_begin_[t]; q < target_begin_[t + 1]; ++q) {
@@ -121,6 +125,7 @@ void SiteEvaluator::tangent_program_stage() {
     }
     store4(dg + 4 * size_t(pull_order_[o]), s);
   }
+  contract_sphere(dg, t_dsphere_adjoint_.data());
 }
 
 // dV/d(parameters) of atom `lane` into grad and its tangent into dgrad.
@@ -129,15 +134,15 @@ void SiteEvaluator::tangent_gradient_stage(Neighbourhood& h, int lane, int type,
   const MomentProgram& prog = pot_.program();
   const int nf = n_funcs_, nbas = n_basis_, na = h.na, np = h.np;
   const double* m = moments_.data() + lane;
-  const double* g = adjoint_.data() + lane;
   const double* dm = t_dmoments_.data() + lane;
-  const double* dg = t_dadjoint_.data() + lane;
+  const double* g = sphere_adjoint_.data() + lane;          // dV/dS
+  const double* dg = t_dsphere_adjoint_.data() + lane;      // its tangent
   grad.species[type] += 1.0;
   for (size_t al = 0; al < prog.scalar_map.size(); ++al) {
     grad.moment[al] += m[size_t(prog.scalar_map[al]) * kLanes];
     dgrad.moment[al] += dm[size_t(prog.scalar_map[al]) * kLanes];
   }
-  // P_mu = sum_{b: mu_b = mu} g_b mono_b and its tangent, per neighbour.
+  // P_mu = sum_{s: mu_s = mu} g_s mono_s and its tangent, per neighbour.
   h.tp.assign(size_t(nf) * np, 0.0);
   h.tdp.assign(size_t(nf) * np, 0.0);
   for (size_t b = 0; b < basic_mu_.size(); ++b) {

@@ -30,20 +30,43 @@ STAGES = ["neighbours", "radial basis", "radial functions", "monomials", "basic 
           "program reverse", "reverse over neighbours", "pair derivatives"]
 
 
+def on_sphere(a: int, b: int, c: int, memo: dict) -> dict:
+    """x^a y^b z^c on the unit sphere as a combination of monomials with c <= 1 (z^2 = 1 - x^2
+    - y^2), as the kernel's sphere moments do it (sphere_moments.cpp): {(a, b, c): coefficient}."""
+    if c <= 1:
+        return {(a, b, c): 1}
+    if (a, b, c) not in memo:
+        out = dict(on_sphere(a, b, c - 2, memo))
+        for lower in (on_sphere(a + 2, b, c - 2, memo), on_sphere(a, b + 2, c - 2, memo)):
+            for m, v in lower.items():
+                out[m] = out.get(m, 0) - v
+        memo[a, b, c] = {m: v for m, v in out.items() if v}
+    return memo[a, b, c]
+
+
 def stage_flops(pot: Potential, n_neigh: float) -> dict:
     """Approximate floating-point operations of each stage for one atom with n_neigh neighbours
-    (counted from the loops in site_evaluator.cpp, multiply-adds as 2; padded lanes ignored)."""
+    (counted from the loops in site_evaluator.cpp and sphere_moments.cpp, multiply-adds as 2;
+    padded lanes ignored): the neighbour loops run over the sphere moments (mu, monomial with
+    z-degree <= 1), which the program maps to and from its basic moments once per atom."""
     c = pot._core
     nb, nf = pot.radial_basis_size, pot.radial_funcs_count
     basic = np.asarray(c.alpha_index_basic)
-    n_basic, n_times = len(basic), len(c.alpha_index_times)
+    n_times = len(c.alpha_index_times)
     max_nu = int(basic[:, 1:].sum(axis=1).max())
-    n_mono = sum((d + 1) * (d + 2) // 2 for d in range(max_nu + 1))
-    n_grad_terms = int(np.count_nonzero(basic[:, 1:]))  # nonzero entries of the monomial gradients
+    memo, sphere, n_expand = {}, set(), 0
+    for mu, a, b, cz in basic:
+        terms = on_sphere(int(a), int(b), int(cz), memo)
+        sphere |= {(int(mu),) + m for m in terms}
+        n_expand += len(terms)
+    n_sphere, n_mono = len(sphere), (max_nu + 1) ** 2
+    n_grad_terms = sum(int(np.count_nonzero(m[1:])) for m in sphere)  # nonzero entries of the monomial gradients
     return {"neighbours": 9 * n_neigh, "radial basis": (4 + 6 * nb) * n_neigh,
             "radial functions": 4 * nb * nf * n_neigh, "monomials": (3 * max_nu + 2 * n_mono) * n_neigh,
-            "basic moments": 2 * n_basic * n_neigh, "program forward": 3 * n_times + 2 * pot.n_basis_functions,
-            "program reverse": 6 * n_times, "reverse over neighbours": 2 * (n_basic + n_grad_terms) * n_neigh,
+            "basic moments": 2 * n_sphere * n_neigh,
+            "program forward": 3 * n_times + 2 * pot.n_basis_functions + 2 * n_expand,
+            "program reverse": 6 * n_times + 2 * n_expand,
+            "reverse over neighbours": 2 * (n_sphere + n_grad_terms) * n_neigh,
             "pair derivatives": (8 * nf + 24) * n_neigh}
 
 

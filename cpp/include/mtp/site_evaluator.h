@@ -126,19 +126,35 @@ class SiteEvaluator {
   void tangent_neighbours_stage(Neighbourhood& h, int lane, const double* tij);
   void tangent_program_stage();
   void tangent_gradient_stage(Neighbourhood& h, int lane, int type, SiteGradient& grad, SiteGradient& dgrad);
-  void build_reverse_lists(const MomentProgram& prog, const std::map<std::tuple<int, int, int>, int>& index);
+  void build_sphere_moments(const MomentProgram& prog);
+  void build_reverse_lists();
+  // basic moments <- sphere moments (forward) and sphere adjoints <- basic adjoints (reverse),
+  // all lanes; `sphere`/`basic` are (n_sphere, kLanes) / (n_basic, kLanes) arrays.
+  void expand_sphere(const double* sphere, double* basic) const;
+  void contract_sphere(const double* basic, double* sphere) const;
 
   const Potential& pot_;
   ShortRangeTally short_range_;
   int n_funcs_, n_basis_, n_species_, max_nu_;
-  // Unit-vector monomials rhat^(a,b,c), a+b+c <= max_nu: exponents (n_mono, 3).
+  // Sphere monomials: on the unit sphere z^2 = 1 - x^2 - y^2, so every monomial of rhat of
+  // degree <= max_nu is a fixed combination of the (max_nu + 1)^2 monomials rhat^(a,b,c) with
+  // c <= 1 (49 instead of 84 at degree 6). Neighbour loops run over these only.
+  // Exponents (n_mono, 3).
   int n_mono_;
   std::vector<int> mono_exp_;
   std::vector<int> mono_lower_;               // (n_mono, 3): monomial one degree lower per axis
   std::vector<double> mono_lower_coef_;       // (n_mono, 3): the exponent (0: absent)
   std::vector<int> mono_parent_, mono_axis_;  // (n_mono): monomial = parent * rhat[axis] (degree > 0)
-  // Basic moments: radial function and monomial.
-  std::vector<int> basic_mu_, basic_mono_;    // (N_basic)
+  // Sphere moments S_s = sum_j f_mu(r_ij) m(rhat_ij) over the pairs s = (mu, sphere monomial m)
+  // that the basic moments need: radial function and monomial of each.
+  std::vector<int> basic_mu_, basic_mono_;    // (n_sphere)
+  // Basic moment b = sum over its entries of coef * S_s: entries expand_begin_[b] ..
+  // expand_begin_[b + 1] - 1 of (expand_sphere_, expand_coef_); the transpose, grouped by s,
+  // in (contract_begin_, contract_basic_, contract_coef_).
+  std::vector<int> expand_begin_, expand_sphere_;     // (N_basic + 1), (n_expand)
+  std::vector<double> expand_coef_;                   // (n_expand)
+  std::vector<int> contract_begin_, contract_basic_;  // (n_sphere + 1), (n_expand)
+  std::vector<double> contract_coef_;                 // (n_expand)
   // The program's products grouped by target moment (each target's terms contiguous, targets
   // in an order where every moment is complete before it is read).
   struct Term { int i, j; double mult; };
@@ -156,17 +172,19 @@ class SiteEvaluator {
 
   Neighbourhood hoods_[kLanes];  // one per lane
   std::vector<int> mu_used_;                 // (N_f): any basic moment uses this mu
-  // The reverse pass over neighbours as sparse sums over monomials: for radial function mu and
-  // output o (0: P_mu = sum_b g_b rhat^m_b, 1..3: R_mu,ax = d P_mu / d rhat_ax), the entries
-  // rev_begin_[4 mu + o] .. rev_begin_[4 mu + o + 1] - 1, each a monomial rev_mono_[k] with
-  // weight adjoint[rev_basic_[k]] * rev_exp_[k] (the exponent lowered; 1 for P).
+  // The reverse pass over neighbours as sparse sums over sphere monomials: for radial function
+  // mu and output o (0: P_mu = sum_s g_s rhat^m_s, 1..3: R_mu,ax = d P_mu / d rhat_ax), the
+  // entries rev_begin_[4 mu + o] .. rev_begin_[4 mu + o + 1] - 1, each a monomial rev_mono_[k]
+  // with weight sphere_adjoint[rev_basic_[k]] * rev_exp_[k] (the exponent lowered; 1 for P).
   std::vector<int> rev_begin_;               // (4 N_f + 1)
   std::vector<int> rev_mono_, rev_basic_;    // (n_entries)
   std::vector<double> rev_exp_;              // (n_entries)
   std::vector<double> rev_weight_;           // (n_entries): per-atom scratch
   std::vector<double> moments_, adjoint_;    // (alpha_moments_count, kLanes)
+  std::vector<double> sphere_, sphere_adjoint_;  // (n_sphere, kLanes): S and dV/dS
   // Tangent pass: the tangents of the moments and adjoints.
   std::vector<double> t_dmoments_, t_dadjoint_;  // (alpha_moments_count, kLanes)
+  std::vector<double> t_dsphere_, t_dsphere_adjoint_;  // (n_sphere, kLanes)
 };
 
 }  // namespace mtp
