@@ -7,12 +7,14 @@ published SNAP on a 1458-atom Nb-Mo-Ta-W cell in the same run (its ratio is what
 
     python examples/benchmarks/bench_profile.py [--shared ../shared] [--steps 200] [--levels 10 12 16 20 24]
 
-Timings are medians of --repeats runs; compare ratios measured in one run (shared machines).
+Timings are medians of --repeats runs, 1 and 2 threads interleaved (speed-ups: the median of the
+rounds' ratios); compare ratios measured in one run (shared machines).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -98,13 +100,29 @@ def lammps_run(work: Path, data: Path, pair: str, masses: str, steps: int, threa
         f"units metal\natom_style atomic\nread_data {data}\n{masses}\n{pair}\n" \
         f"{md}timestep 0.001\nthermo {steps}\nrun {steps}\n"
     (work / "in.lmp").write_text(script)
+    # OMP_NUM_THREADS as well as `package omp`: unset, the OpenMP runtime starts with one thread
     out = subprocess.run([str(Path(sys.executable).parent / "lmp"), "-in", "in.lmp", "-log", "none"], cwd=work,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
     if out.returncode:
         raise RuntimeError(out.stdout[-2000:] + out.stderr[-2000:])
     m = re.search(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms", out.stdout)
     neigh = re.search(r"^Neigh\s+\|.*\|\s*([0-9.]+)\s*$", out.stdout, re.M)
     return float(m.group(1)) / int(m.group(2)) / int(m.group(3)) * 1e6, float(neigh.group(1)) if neigh else float("nan")
+
+
+def interleaved(run, repeats: int) -> tuple[list, list]:
+    """run(threads) for 1 and 2 threads, alternating, `repeats` times: ([1-thread results],
+    [2-thread results]), so that both see the same machine state round by round."""
+    one, two = [], []
+    for _ in range(repeats):
+        one.append(run(1))
+        two.append(run(2))
+    return one, two
+
+
+def speedup(runs: tuple[list, list]) -> float:
+    """Median over rounds of (1-thread time / 2-thread time) of interleaved() results."""
+    return float(np.median([a[0] / b[0] for a, b in zip(*runs)]))
 
 
 def main():
@@ -113,7 +131,7 @@ def main():
     ap.add_argument("--shared", default=str(here.parents[3] / "shared"))
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--levels", type=int, nargs="+", default=[10, 12, 16, 20, 24])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sample", type=int, default=40, help="atoms profiled in the kernel breakdown")
     args = ap.parse_args()
     shared = Path(args.shared)
@@ -134,10 +152,10 @@ def main():
     rng = np.random.default_rng(1)
     timing.save(work / "timing.mtp", mlip_compatible=False)
     pair = "pair_style mtp/lowrank\npair_coeff * * timing.mtp Li Na K F"
-    md = [[lammps_run(work, data, pair, masses, args.steps, t) for _ in range(args.repeats)] for t in (1, 2)]
+    md = interleaved(lambda t: lammps_run(work, data, pair, masses, args.steps, t), args.repeats)
     m1, m2 = (np.median([r[0] for r in runs]) for runs in md)
     print(f"\nLAMMPS NVE, FLiNaK 1512 ions, level-16 timing MTP, {args.steps} steps, 1 MPI rank (median of {args.repeats}): "
-          f"1 thread {m1:.2f}, 2 threads {m2:.2f} us/atom/step (speed-up {m1 / m2:.2f}); neighbour lists "
+          f"1 thread {m1:.2f}, 2 threads {m2:.2f} us/atom/step (speed-up {speedup(md):.2f}); neighbour lists "
           f"{np.median([r[1] for r in md[0]]):.1f}% of the loop")
     print(f"\nLAMMPS, same cell, {args.steps} force evaluations on fixed positions (random MTPs of each level):")
     print(f"{'level':>5} {'params':>7} {'1 thread':>10} {'2 threads':>10} {'speed-up':>9}")
@@ -146,10 +164,9 @@ def main():
         pot = pot.replace(species_coeffs=np.zeros(4), moment_coeffs=rng.normal(size=pot.n_basis_functions) * 1e-3)
         pot.save(work / "pot.mtp", mlip_compatible=False)
         pair = "pair_style mtp/lowrank\npair_coeff * * pot.mtp Li Na K F"
-        one = [lammps_run(work, data, pair, masses, args.steps, 1, integrate=False) for _ in range(args.repeats)]
-        two = [lammps_run(work, data, pair, masses, args.steps, 2, integrate=False) for _ in range(args.repeats)]
-        t1, t2 = np.median([r[0] for r in one]), np.median([r[0] for r in two])
-        print(f"{level:5d} {pot.parameter_count('all'):7d} {t1:10.2f} {t2:10.2f} {t1 / t2:9.2f}")
+        runs = interleaved(lambda t: lammps_run(work, data, pair, masses, args.steps, t, integrate=False), args.repeats)
+        t1, t2 = (np.median([r[0] for r in one]) for one in runs)
+        print(f"{level:5d} {pot.parameter_count('all'):7d} {t1:10.2f} {t2:10.2f} {speedup(runs):9.2f}")
     snapdir = shared / "data" / "nbmotaw"
     from ase.build import bulk
     import ase.io

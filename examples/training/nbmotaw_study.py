@@ -75,6 +75,9 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         if not found:
             raise SystemExit(f"--init-run: {source} has no potential yet")
         m["init"], opt["linear_init"] = str(found[0]), False
+        if kind == "mfra":  # continued at its final rank, where MFRA is BFGS on the MF factors
+            opt["method"] = "bfgs"
+            m.update(representation="mf", rank=opt["r_max"])
     elif getattr(args, "warm_start", False):
         source = warm_start_source(args, out, level, kind, seed)
         m["init"] = str(source)
@@ -207,7 +210,8 @@ def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
 
 
 # --pipeline: the sequence that made the shipped potentials, each stage a set of runs with the
-# options it names and a per-kind iteration budget (the 2026-11-23 sessions' schedule).
+# options it names and a per-kind iteration budget (the 2026-11-23 sessions' schedule; stage 3 extended
+# to R-MF, MFRA and the base on 2026-12-06).
 PIPELINE = [
     ("paper weights, from scratch", {"weights": "paper", "warm_start": False, "radial_floor": None},
      {"base": 1300, "mf": 1300}),
@@ -217,7 +221,7 @@ PIPELINE = [
     ("energies emphasised (w_f 0.003), continued from stage 2", {"weights": "balanced", "warm_start": False,
                                                                  "radial_floor": "data", "force_weight": 0.003,
                                                                  "init_run": "{kind}_floor_bal_warm_s{seed}"},
-     {"mf": 200, "tf": 150}),
+     {"mf": 200, "tf": 150, "rmf": 200, "mfra": 200, "base": 300}),
 ]
 
 
