@@ -137,6 +137,31 @@ def test_mfra_grows_rank_and_never_raises_the_loss():
     assert result.loss < losses[0]
 
 
+def test_mfra_augmentation_without_a_descent_step_keeps_the_function(monkeypatch):
+    """h = 0 (the 1-D search found nothing lower): the product is unchanged, the new U column is
+    zero and the new V column is the gradient's direction at the scale of the existing factors
+    (not S_d^1/2, which left the factors orders of magnitude apart)."""
+    import scipy.optimize
+
+    from mtp_lowrank.training import rank_augmentation
+
+    teacher = random_potential(level=8, n_species=2, seed=3)
+    images = labelled(teacher, count=4, seed=1)
+    base = fit_linear(Potential.from_level(8, ["Li", "Na"], min_dist=1.8, max_dist=4.6, radial_basis_size=6, seed=7),
+                      images)
+    loss = Loss(base, images)
+    mf = base.to_mf(2)
+    worse = scipy.optimize.OptimizeResult(x=-1.0, fun=np.inf)
+    monkeypatch.setattr(rank_augmentation, "minimize_scalar", lambda *a, **k: worse)
+    grown, h = rank_augmentation.augment_rank(mf, loss, 1)
+    u, v = grown.factors
+    assert h == 0.0 and grown.ranks == (3,)
+    np.testing.assert_array_equal(u[:, 2], 0.0)
+    np.testing.assert_allclose(u @ v.T, mf.factors[0] @ mf.factors[1].T, atol=1e-12)
+    smallest = np.linalg.svd(mf.factors[0] @ mf.factors[1].T, compute_uv=False)[1]
+    assert np.linalg.norm(v[:, 2]) == pytest.approx(np.sqrt(smallest), rel=1e-10)
+
+
 def test_error_metrics_are_zero_for_the_teacher_and_match_by_hand():
     from mtp_lowrank.training import errors
 
