@@ -106,22 +106,25 @@ void SiteEvaluator::build_sphere_moments(const MomentProgram& prog) {
   sphere_adjoint_.assign(sphere.size() * kLanes, 0.0);
 }
 
-void SiteEvaluator::expand_sphere(const double* sphere, double* basic) const {
-  for (size_t b = 0; b + 1 < expand_begin_.size(); ++b) {
+namespace {
+// out[r] = sum over entries q of row r of coef[q] * in[col[q]], all lanes: a sparse matrix in
+// rows (begin, col, coef) applied to (., kLanes) arrays.
+void apply_sparse(const std::vector<int>& begin, const std::vector<int>& col, const std::vector<double>& coef,
+                  const double* in, double* out) {
+  for (size_t r = 0; r + 1 < begin.size(); ++r) {
     v4 sum = {0, 0, 0, 0};
-    for (int q = expand_begin_[b]; q < expand_begin_[b + 1]; ++q)
-      sum += expand_coef_[q] * load4(sphere + 4 * size_t(expand_sphere_[q]));
-    store4(basic + 4 * b, sum);
+    for (int q = begin[r]; q < begin[r + 1]; ++q) sum += coef[q] * load4(in + 4 * size_t(col[q]));
+    store4(out + 4 * r, sum);
   }
+}
+}  // namespace
+
+void SiteEvaluator::expand_sphere(const double* sphere, double* basic) const {
+  apply_sparse(expand_begin_, expand_sphere_, expand_coef_, sphere, basic);
 }
 
 void SiteEvaluator::contract_sphere(const double* basic, double* sphere) const {
-  for (size_t s = 0; s + 1 < contract_begin_.size(); ++s) {
-    v4 sum = {0, 0, 0, 0};
-    for (int q = contract_begin_[s]; q < contract_begin_[s + 1]; ++q)
-      sum += contract_coef_[q] * load4(basic + 4 * size_t(contract_basic_[q]));
-    store4(sphere + 4 * s, sum);
-  }
+  apply_sparse(contract_begin_, contract_basic_, contract_coef_, basic, sphere);
 }
 
 }  // namespace mtp
