@@ -16,7 +16,8 @@ with 10% held out (seed 0), each until converged (validation loss) or out of ite
 Every run is an `mtp-lowrank train` run directory under OUT/runs/l<level>/<kind>_s<seed> (config.yaml,
 metrics.jsonl, checkpoints, potential.mtp, report.json): the study reuses the training stages of
 mtp_lowrank.training.run, and `--continue` resumes each unfinished run exactly from its checkpoint.
-A run with report.json is done and is skipped.
+A run with report.json is done and is skipped, unless it stopped at an iteration budget that --max-iter
+(or the pipeline) has since raised: then --continue resumes it exactly from its last checkpoint.
 
 Ranks of the kinds: model_kinds.py; FT is MF r = 5 started from the base.
 """
@@ -186,6 +187,12 @@ def state_of(directory: Path) -> str:
     return "new"
 
 
+def out_of_budget(directory: Path, max_iter: int) -> bool:
+    """A finished run that stopped at an iteration budget smaller than max_iter (not converged)."""
+    report = json.loads((directory / "report.json").read_text())
+    return report.get("message", "").startswith("maximum number of iterations") and report["iterations"] < max_iter
+
+
 def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
     from mtp_lowrank.training.config import validate
     from mtp_lowrank.training.run import run_training
@@ -197,7 +204,9 @@ def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
         return
     state = state_of(directory)
     if state == "done":
-        return
+        if not (args.resume and out_of_budget(directory, cfg["optimizer"]["max_iter"])):
+            return
+        state = "started"   # stopped by its iteration budget, which is now larger: continue exactly
     resume = None
     if state == "started":
         if not args.resume:
@@ -211,7 +220,8 @@ def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
 
 # --pipeline: the sequence that made the shipped potentials, each stage a set of runs with the
 # options it names and a per-kind iteration budget (the 2026-11-23 sessions' schedule; stage 3 extended
-# to R-MF, MFRA and the base on 2026-12-06).
+# to R-MF, MFRA and the base on 2026-12-06). A run that ended at a smaller budget continues exactly
+# from its last checkpoint when its budget grows.
 PIPELINE = [
     ("paper weights, from scratch", {"weights": "paper", "warm_start": False, "radial_floor": None},
      {"base": 1300, "mf": 1300}),
@@ -221,7 +231,7 @@ PIPELINE = [
     ("energies emphasised (w_f 0.003), continued from stage 2", {"weights": "balanced", "warm_start": False,
                                                                  "radial_floor": "data", "force_weight": 0.003,
                                                                  "init_run": "{kind}_floor_bal_warm_s{seed}"},
-     {"mf": 200, "tf": 150, "rmf": 200, "mfra": 200, "base": 300}),
+     {"mf": 200, "tf": 400, "rmf": 200, "mfra": 500, "base": 600}),
 ]
 
 
