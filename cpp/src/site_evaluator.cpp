@@ -107,7 +107,7 @@ SiteEvaluator::SiteEvaluator(const Potential& pot)
       for (int b = 0; b < n_basis_; ++b)
         table_t_[(size_t(p) * n_basis_ + b) * n_funcs_padded_ + mu] = c[(size_t(p) * n_funcs_ + mu) * n_basis_ + b];
   mu_used_.assign(n_funcs_, 0);
-  for (int mu : basic_mu_) mu_used_[mu] = 1;
+  for (int mu : sphere_mu_) mu_used_[mu] = 1;
   moments_.assign(size_t(prog.moments_count) * kLanes, 0.0);
   adjoint_.assign(size_t(prog.moments_count) * kLanes, 0.0);
 }
@@ -118,12 +118,12 @@ void SiteEvaluator::build_reverse_lists() {
   rev_begin_.assign(1, 0);
   for (int mu = 0; mu < n_funcs_; ++mu)
     for (int o = 0; o < 4; ++o) {
-      for (size_t s = 0; s < basic_mu_.size(); ++s) {
-        if (basic_mu_[s] != mu) continue;
-        const int mo = basic_mono_[s];
+      for (size_t s = 0; s < sphere_mu_.size(); ++s) {
+        if (sphere_mu_[s] != mu) continue;
+        const int mo = sphere_mono_[s];
         if (o > 0 && mono_lower_coef_[3 * mo + o - 1] == 0.0) continue;  // d rhat^m / d rhat_ax = 0
         rev_mono_.push_back(o == 0 ? mo : mono_lower_[3 * mo + o - 1]);
-        rev_basic_.push_back(int(s));
+        rev_sphere_.push_back(int(s));
         rev_exp_.push_back(o == 0 ? 1.0 : mono_lower_coef_[3 * mo + o - 1]);
       }
       rev_begin_.push_back(int(rev_mono_.size()));
@@ -135,9 +135,9 @@ size_t SiteEvaluator::memory_bytes() const {
   size_t doubles = rev_exp_.size() + rev_weight_.size() + mono_lower_coef_.size() + seed_.size() +
                    table_t_.size() + moments_.size() + adjoint_.size() + sphere_.size() +
                    sphere_adjoint_.size() + expand_coef_.size() + contract_coef_.size();
-  size_t ints = mono_exp_.size() + mono_lower_.size() + basic_mu_.size() + basic_mono_.size() +
+  size_t ints = mono_exp_.size() + mono_lower_.size() + sphere_mu_.size() + sphere_mono_.size() +
                 mono_parent_.size() + mono_axis_.size() + expand_begin_.size() + expand_sphere_.size() +
-                contract_begin_.size() + contract_basic_.size() + rev_begin_.size() + rev_mono_.size() + rev_basic_.size() + target_.size() +
+                contract_begin_.size() + contract_basic_.size() + rev_begin_.size() + rev_mono_.size() + rev_sphere_.size() + target_.size() +
                 target_begin_.size() + pull_order_.size() + pull_begin_.size() + mu_used_.size();
   for (const Neighbourhood& h : hoods_) {
     doubles += h.dist.size() + h.unit.size() + h.mono.size() + h.rb.size() + h.drb.size() +
@@ -311,20 +311,20 @@ void SiteEvaluator::monomials_stage(Neighbourhood& h) {
 
 // Sphere moments (sphere_moments.cpp): sum over neighbours of f_mu times a sphere monomial.
 void SiteEvaluator::basic_moments_stage(Neighbourhood& h, int lane) {
-  const int n_basic = int(basic_mu_.size()), np = h.np;
+  const int n_sphere = int(sphere_mu_.size()), np = h.np;
   // Dot products over neighbours, four moments at a time (independent accumulators keep the
   // FMA pipeline full), into this atom's lane of sphere_ (stride kLanes).
   double* m = sphere_.data() + lane;
   int b = 0;
-  for (; b + 4 <= n_basic; b += 4) {
-    const double* f0 = &h.f[size_t(basic_mu_[b]) * np];
-    const double* f1 = &h.f[size_t(basic_mu_[b + 1]) * np];
-    const double* f2 = &h.f[size_t(basic_mu_[b + 2]) * np];
-    const double* f3 = &h.f[size_t(basic_mu_[b + 3]) * np];
-    const double* m0 = &h.mono[size_t(basic_mono_[b]) * np];
-    const double* m1 = &h.mono[size_t(basic_mono_[b + 1]) * np];
-    const double* m2 = &h.mono[size_t(basic_mono_[b + 2]) * np];
-    const double* m3 = &h.mono[size_t(basic_mono_[b + 3]) * np];
+  for (; b + 4 <= n_sphere; b += 4) {
+    const double* f0 = &h.f[size_t(sphere_mu_[b]) * np];
+    const double* f1 = &h.f[size_t(sphere_mu_[b + 1]) * np];
+    const double* f2 = &h.f[size_t(sphere_mu_[b + 2]) * np];
+    const double* f3 = &h.f[size_t(sphere_mu_[b + 3]) * np];
+    const double* m0 = &h.mono[size_t(sphere_mono_[b]) * np];
+    const double* m1 = &h.mono[size_t(sphere_mono_[b + 1]) * np];
+    const double* m2 = &h.mono[size_t(sphere_mono_[b + 2]) * np];
+    const double* m3 = &h.mono[size_t(sphere_mono_[b + 3]) * np];
     v4 s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
     for (int a = 0; a < np; a += 4) {
       s0 += load4(f0 + a) * load4(m0 + a);
@@ -337,9 +337,9 @@ void SiteEvaluator::basic_moments_stage(Neighbourhood& h, int lane) {
     m[size_t(b + 2) * kLanes] = hsum(s2);
     m[size_t(b + 3) * kLanes] = hsum(s3);
   }
-  for (; b < n_basic; ++b) {
-    const double* fr = &h.f[size_t(basic_mu_[b]) * np];
-    const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
+  for (; b < n_sphere; ++b) {
+    const double* fr = &h.f[size_t(sphere_mu_[b]) * np];
+    const double* mr = &h.mono[size_t(sphere_mono_[b]) * np];
     v4 s0 = {0, 0, 0, 0};
     for (int a = 0; a < np; a += 4) s0 += load4(fr + a) * load4(mr + a);
     m[size_t(b) * kLanes] = hsum(s0);
@@ -421,7 +421,7 @@ void SiteEvaluator::compute_batch(int count, const int* types, const int* n, con
                                   double* energies) {
   if (count < 1 || count > kLanes)
     throw InputError("compute_batch: " + std::to_string(count) + " atoms (1.." + std::to_string(kLanes) + ")");
-  const size_t n_sphere = basic_mu_.size();
+  const size_t n_sphere = sphere_mu_.size();
   for (int k = 0; k < count; ++k) {
     if (dv_drij) std::fill(dv_drij[k], dv_drij[k] + 3 * size_t(n[k]), 0.0);
     forward_neighbours(k, types[k], n[k], rij[k], ntypes[k]);
@@ -469,7 +469,7 @@ void weighted_row_sum(const double* weight, const int* index, int count, const d
 void SiteEvaluator::reverse_neighbours_stage(Neighbourhood& h, int lane, bool forces) {
   const int nf = n_funcs_, np = h.np;
   const double* g = sphere_adjoint_.data();
-  for (size_t e = 0; e < rev_mono_.size(); ++e) rev_weight_[e] = g[size_t(rev_basic_[e]) * kLanes + lane] * rev_exp_[e];
+  for (size_t e = 0; e < rev_mono_.size(); ++e) rev_weight_[e] = g[size_t(rev_sphere_[e]) * kLanes + lane] * rev_exp_[e];
   for (int mu = 0; mu < nf; ++mu) {
     if (!mu_used_[mu]) continue;
     for (int o = 0; o < (forces ? 4 : 1); ++o) {

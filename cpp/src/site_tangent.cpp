@@ -30,7 +30,7 @@ void SiteEvaluator::compute_tangent_batch(int count, const int* types, const int
   if (count < 1 || count > kLanes)
     throw InputError("compute_tangent_batch: " + std::to_string(count) + " atoms (1.." + std::to_string(kLanes) + ")");
   const MomentProgram& prog = pot_.program();
-  const size_t n_sphere = basic_mu_.size(), n_moments = size_t(prog.moments_count);
+  const size_t n_sphere = sphere_mu_.size(), n_moments = size_t(prog.moments_count);
   for (int k = 0; k < count; ++k) forward_neighbours(k, types[k], n[k], rij[k], ntypes[k]);
   for (int k = count; k < kLanes; ++k)  // idle lanes: zero sphere moments, results unused
     for (size_t s = 0; s < n_sphere; ++s) sphere_[s * kLanes + k] = 0.0;
@@ -86,11 +86,11 @@ void SiteEvaluator::tangent_neighbours_stage(Neighbourhood& h, int lane, const d
     }
   }
   double* dm = t_dsphere_.data() + lane;
-  for (size_t b = 0; b < basic_mu_.size(); ++b) {
-    const double* fr = &h.f[size_t(basic_mu_[b]) * np];
-    const double* dfr = &h.tdf[size_t(basic_mu_[b]) * np];
-    const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
-    const double* dmr = &h.tdmono[size_t(basic_mono_[b]) * np];
+  for (size_t b = 0; b < sphere_mu_.size(); ++b) {
+    const double* fr = &h.f[size_t(sphere_mu_[b]) * np];
+    const double* dfr = &h.tdf[size_t(sphere_mu_[b]) * np];
+    const double* mr = &h.mono[size_t(sphere_mono_[b]) * np];
+    const double* dmr = &h.tdmono[size_t(sphere_mono_[b]) * np];
     double s = 0.0;
     for (int a = 0; a < np; ++a) s += dfr[a] * mr[a] + fr[a] * dmr[a];
     dm[b * kLanes] = s;
@@ -145,12 +145,12 @@ void SiteEvaluator::tangent_gradient_stage(Neighbourhood& h, int lane, int type,
   // P_mu = sum_{s: mu_s = mu} g_s mono_s and its tangent, per neighbour.
   h.tp.assign(size_t(nf) * np, 0.0);
   h.tdp.assign(size_t(nf) * np, 0.0);
-  for (size_t b = 0; b < basic_mu_.size(); ++b) {
+  for (size_t b = 0; b < sphere_mu_.size(); ++b) {
     const double gb = g[b * kLanes], dgb = dg[b * kLanes];
-    double* p = &h.tp[size_t(basic_mu_[b]) * np];
-    double* dp = &h.tdp[size_t(basic_mu_[b]) * np];
-    const double* mr = &h.mono[size_t(basic_mono_[b]) * np];
-    const double* dmr = &h.tdmono[size_t(basic_mono_[b]) * np];
+    double* p = &h.tp[size_t(sphere_mu_[b]) * np];
+    double* dp = &h.tdp[size_t(sphere_mu_[b]) * np];
+    const double* mr = &h.mono[size_t(sphere_mono_[b]) * np];
+    const double* dmr = &h.tdmono[size_t(sphere_mono_[b]) * np];
     for (int a = 0; a < np; ++a) {
       p[a] += gb * mr[a];
       dp[a] += dgb * mr[a] + gb * dmr[a];

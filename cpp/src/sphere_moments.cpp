@@ -43,8 +43,8 @@ Combination on_sphere(int a, int b, int c, const std::map<Exponents, int>& index
 }
 }  // namespace
 
-// Sphere monomials (mono_* tables), the sphere moments the basic ones need (basic_mu_,
-// basic_mono_) and the maps between them (expand_*, contract_*).
+// Sphere monomials (mono_* tables), the sphere moments the basic ones need (sphere_mu_,
+// sphere_mono_) and the maps between them (expand_*, contract_*).
 void SiteEvaluator::build_sphere_moments(const MomentProgram& prog) {
   std::map<Exponents, int> index;
   for (int d = 0; d <= max_nu_; ++d)
@@ -80,8 +80,8 @@ void SiteEvaluator::build_sphere_moments(const MomentProgram& prog) {
   int s = 0;
   for (auto& [key, number] : sphere) {
     number = s++;
-    basic_mu_.push_back(key.first);
-    basic_mono_.push_back(key.second);
+    sphere_mu_.push_back(key.first);
+    sphere_mono_.push_back(key.second);
   }
   std::vector<std::vector<std::pair<int, double>>> uses(sphere.size());
   expand_begin_.assign(1, 0);

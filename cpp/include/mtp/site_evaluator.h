@@ -147,7 +147,7 @@ class SiteEvaluator {
   std::vector<int> mono_parent_, mono_axis_;  // (n_mono): monomial = parent * rhat[axis] (degree > 0)
   // Sphere moments S_s = sum_j f_mu(r_ij) m(rhat_ij) over the pairs s = (mu, sphere monomial m)
   // that the basic moments need: radial function and monomial of each.
-  std::vector<int> basic_mu_, basic_mono_;    // (n_sphere)
+  std::vector<int> sphere_mu_, sphere_mono_;    // (n_sphere)
   // Basic moment b = sum over its entries of coef * S_s: entries expand_begin_[b] ..
   // expand_begin_[b + 1] - 1 of (expand_sphere_, expand_coef_); the transpose, grouped by s,
   // in (contract_begin_, contract_basic_, contract_coef_).
@@ -175,9 +175,9 @@ class SiteEvaluator {
   // The reverse pass over neighbours as sparse sums over sphere monomials: for radial function
   // mu and output o (0: P_mu = sum_s g_s rhat^m_s, 1..3: R_mu,ax = d P_mu / d rhat_ax), the
   // entries rev_begin_[4 mu + o] .. rev_begin_[4 mu + o + 1] - 1, each a monomial rev_mono_[k]
-  // with weight sphere_adjoint[rev_basic_[k]] * rev_exp_[k] (the exponent lowered; 1 for P).
+  // with weight sphere_adjoint[rev_sphere_[k]] * rev_exp_[k] (the exponent lowered; 1 for P).
   std::vector<int> rev_begin_;               // (4 N_f + 1)
-  std::vector<int> rev_mono_, rev_basic_;    // (n_entries)
+  std::vector<int> rev_mono_, rev_sphere_;    // (n_entries)
   std::vector<double> rev_exp_;              // (n_entries)
   std::vector<double> rev_weight_;           // (n_entries): per-atom scratch
   std::vector<double> moments_, adjoint_;    // (alpha_moments_count, kLanes)
