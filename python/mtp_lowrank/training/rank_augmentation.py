@@ -63,12 +63,11 @@ def augment_rank(pot: Potential, loss: Loss, delta_r: int) -> tuple[Potential, f
     # dozen or so loss evaluations (each one a pass over the training set).
     res = minimize_scalar(f, bracket=(0.0, -step), options={"maxiter": 20, "xtol": 1e-2})
     h = float(res.x) if res.fun < f0 else 0.0
-    if h == 0.0:  # X unchanged: the new V columns at the scale of the existing factors, U's zero
-        scale = np.sqrt(max(np.linalg.svd(u @ v.T, compute_uv=False)[u.shape[1] - 1], 1e-12))
-        nu = np.hstack([u, np.zeros((u.shape[0], delta_r))])
-        nv = np.hstack([v, np.zeros((v.shape[0], delta_r))])
-        nv[:, u.shape[1]:u.shape[1] + k] = vd * scale
-        return pot.replace(factors=[nu, nv], format="mf", ranks=[u.shape[1] + delta_r]), h
+    if h == 0.0:  # X unchanged: U's new columns zero, V's at the scale of the existing factors
+        nu, nv = (np.array(f) for f in with_step(0.0).factors)
+        smallest = np.linalg.svd(u @ v.T, compute_uv=False)[u.shape[1] - 1]
+        nv[:, u.shape[1]:u.shape[1] + k] = vd * np.sqrt(max(smallest, 1e-12))
+        return pot.replace(factors=[nu, nv], format="mf", ranks=[nu.shape[1]]), h
     # The same X + h U_d S_d V_d^T in the balanced gauge: as built by with_step, the new columns
     # of U are |h| S_d^1/2 small and those of V S_d^1/2 large (measured on Nb-Mo-Ta-W: 1e-3..4e-7
     # against 240-310), which left |grad| at 2e7 and BFGS steps at 1e-14 for hundreds of iterations.
