@@ -53,6 +53,11 @@ def test_pipeline_writes_data_models_densities_and_report(toy_study):
     report = (out / "report.md").read_text()
     assert "| teacher |" in report and "| base | 256 |" in report and (out / "plots" / "density.png").exists()
     assert (out / "plots" / "rdf_1000K.png").exists()
+    scan = json.loads((out / "rank_scan.json").read_text())   # errors vs MF rank, from the trained base
+    assert sorted(k for k in scan if k.isdigit()) == ["1", "16", "2"]
+    assert all(16 * scan[r]["radial"] == int(r) * scan["16"]["radial"] for r in ("1", "2"))   # r (N_T^2 + N_f N_b)
+    assert all(np.isfinite(scan[r][k]) for r in ("1", "2", "16") for k in ("E", "F", "E_start"))
+    assert "## Errors vs MF rank" in report and (out / "plots" / "rank_scan.png").exists()
     for kind in ("base", "mf"):   # the stability stage's long run (toy length) and its report line
         res = json.loads((out / "stability" / kind / "T1000" / "summary.json").read_text())
         assert not res["failed"] and res["density_min"] <= res["density"] <= res["density_max"]

@@ -72,3 +72,77 @@ def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys):
     a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
     np.testing.assert_array_equal(a, b)
+
+
+RESTART_SETS = ["output.validation_every=1", "optimizer.converge_window=3", "optimizer.converge_rel_improvement=0.05",
+                "optimizer.rel_decrease=0", "output.checkpoint_every=1", "optimizer.max_iter=400"]
+
+
+def test_restarts_reset_the_curvature_and_train_on_until_the_rule_fires_after_the_last(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", *RESTART_SETS, f"output.directory={tmp_path / 'once'}"])
+    once = _records(tmp_path / "once")
+    main(["train", str(cfg), "--set", *RESTART_SETS, "optimizer.restarts=2", f"output.directory={tmp_path / 'twice'}"])
+    out = capsys.readouterr().out
+    recs = _records(tmp_path / "twice")
+    fired = [r["iteration"] for r in recs if r.get("converged")]
+    assert len(fired) == 3 and fired[0] == once[-1]["iteration"]       # the same run up to the first firing
+    assert [r["loss"] for r in recs[:len(once)]] == [r["loss"] for r in once]
+    assert "BFGS restart 1 of 2 at iteration" in out and "BFGS restart 2 of 2" in out
+    from mtp_lowrank.training.bfgs import BFGSState
+
+    state = BFGSState.load(tmp_path / "twice" / "checkpoint_state.npz")
+    assert state.restarts == fired[:2]
+    # after each restart the rule needs `window` new checks, judged against the best before the restart
+    checks = [r for r in recs if "validation_loss" in r]
+    for start, stop in zip(fired, fired[1:]):
+        after = [r["validation_loss"] for r in checks if start < r["iteration"] <= stop]
+        best_before = min(r["validation_loss"] for r in checks if r["iteration"] <= start)
+        assert len(after) >= 3 and converged([best_before] + after, 3, 0.05)
+        assert not converged([best_before] + after[:-1], 3, 0.05)
+    report = json.loads((tmp_path / "twice" / "report.json").read_text())
+    assert report["message"].startswith("converged") and recs[-1]["iteration"] == fired[-1]
+
+
+def test_resume_after_a_restart_continues_exactly(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    sets = RESTART_SETS[:-1] + ["optimizer.restarts=1"]
+    main(["train", str(cfg), "--set", *sets, "optimizer.max_iter=400", f"output.directory={tmp_path / 'straight'}"])
+    straight = _records(tmp_path / "straight")
+    first = [r["iteration"] for r in straight if r.get("converged")][0]
+    stop = first + 1   # stopped after the restart, before the rule can fire again
+    assert stop < straight[-1]["iteration"]
+    main(["train", str(cfg), "--set", *sets, f"optimizer.max_iter={stop}", f"output.directory={tmp_path / 'part'}"])
+    main(["train", str(cfg), "--set", *sets, "optimizer.max_iter=400", f"output.directory={tmp_path / 'part'}",
+          "--resume", str(tmp_path / "part" / "checkpoint.mtp")])
+    resumed = _records(tmp_path / "part")
+    assert [r["iteration"] for r in resumed] == [r["iteration"] for r in straight]
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in straight]
+    a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
+    b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("sets,message", [
+    (["optimizer.restarts=1", "optimizer.method=rmf"], "'optimizer.restarts' applies to method bfgs, not rmf"),
+    (["optimizer.restarts=1", "optimizer.converge_window=0"], "'optimizer.restarts' needs the convergence rule"),
+])
+def test_restarts_without_bfgs_or_the_rule_are_refused(tmp_path, sets, message):
+    cfg = _write_config(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(["train", str(cfg), "--set", *sets])
+    assert message in str(e.value.code)
+
+
+def test_a_converged_run_resumed_with_restarts_continues_as_if_it_had_them(tmp_path):
+    """Raising optimizer.restarts and resuming a run that converged restarts at the point where it
+    stopped: the result is the run that had the restarts from the start."""
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", *RESTART_SETS, "optimizer.restarts=1", f"output.directory={tmp_path / 'straight'}"])
+    main(["train", str(cfg), "--set", *RESTART_SETS, f"output.directory={tmp_path / 'later'}"])
+    (tmp_path / "later" / "report.json").unlink()
+    main(["train", str(cfg), "--set", *RESTART_SETS, "optimizer.restarts=1", f"output.directory={tmp_path / 'later'}",
+          "--resume", str(tmp_path / "later" / "checkpoint.mtp")])
+    straight, later = _records(tmp_path / "straight"), _records(tmp_path / "later")
+    assert [r["loss"] for r in later] == [r["loss"] for r in straight]
+    assert sum(bool(r.get("converged")) for r in later) == 2

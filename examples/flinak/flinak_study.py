@@ -1,7 +1,7 @@
 """FLiNaK NPT densities end to end (the paper's Table III workflow) as one resumable command:
 
     teacher MD configurations -> labels (any ASE calculator) -> level-16 MTPs (base, MF, R-MF,
-    MFRA, TF) -> LAMMPS NPT at 800/1000/1200 K -> report
+    MFRA, TF) -> errors vs MF rank -> LAMMPS NPT at 800/1000/1200 K -> report
 
     python examples/flinak/flinak_study.py                   # everything still missing, in order
     python examples/flinak/flinak_study.py --stages configs label dataset
@@ -27,9 +27,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent / "training"))
 
-from model_kinds import KINDS, apply_kind  # noqa: E402
+from model_kinds import KINDS, apply_kind, kind_name  # noqa: E402
 
-STAGES = ("configs", "label", "dataset", "train", "npt", "stability", "report", "ship")
+STAGES = ("configs", "label", "dataset", "train", "rankscan", "npt", "stability", "report", "ship")
 SHIPPED = ("base", "mf", "tf")   # examples/flinak/potentials/<kind>.mtp
 
 
@@ -133,6 +133,20 @@ def stage_train(args, out: Path) -> None:
             raise SystemExit(130)
 
 
+def stage_rankscan(args, out: Path) -> None:
+    """Validation errors vs MF rank (examples/training/rank_scan.py: each rank a new random MF
+    trained for --scan-iterations on 150 of the base run's training configurations) into
+    OUT/rank_scan.json and OUT/plots/rank_scan.png; resumable rank by rank."""
+    from rank_scan import run_scan
+
+    base = out / "runs" / "base"
+    if not (base / "report.json").exists():
+        print("rankscan: skipped: the base is not trained yet", flush=True)
+        return
+    ranks, iterations, subset = ([1, 2, 16], 2, 10) if args.toy else (args.scan_ranks, args.scan_iterations, 150)
+    run_scan(base, out / "rank_scan.json", ranks, iterations, subset, max(args.threads, 1))
+
+
 def npt_models(args, out: Path) -> dict:
     """{name: potential file or None (the teacher)} for the NPT stage: trained kinds and the teacher."""
     models = {kind: out / "runs" / kind / "potential.mtp" for kind in args.kinds
@@ -218,7 +232,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
-    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), type=kind_name, metavar="KIND",
+                    help=f"model kinds: {' '.join(KINDS)} or mf_r<rank> (MF at another rank, e.g. from the rank scan)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--labeller", default=None, help="module:function returning an ASE calculator (default: the teacher)")
     ap.add_argument("--snapshots", type=int, default=30,
@@ -238,6 +253,9 @@ def main():
                          "random starts, as the paper; on this data the rank-5 compression of the base starts at "
                          "5.7 eV/A force RMSE and BFGS stalls there)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--scan-ranks", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 8, 12, 16],
+                    help="MF ranks of the rankscan stage")
+    ap.add_argument("--scan-iterations", type=int, default=200, help="BFGS iterations per rank (rankscan)")
     ap.add_argument("--temperatures", type=float, nargs="+", default=[800.0, 1000.0, 1200.0])
     ap.add_argument("--rdf-temperature", type=float, default=1000.0)
     ap.add_argument("--equilibrate-ps", type=float, default=10.0)

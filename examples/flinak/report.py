@@ -93,6 +93,7 @@ def write_report(out: Path, args) -> None:
         lines += ["", "## Difference from the teacher", ""] + diffs
     lines += _acceptance(rows, temps)
     lines += _stability(out)
+    lines += _rank_scan(out)
     lines += _provenance(out, rows)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     _density_plot(rows, temps, out / "plots" / "density.png")
@@ -101,6 +102,14 @@ def write_report(out: Path, args) -> None:
         lines += [f"![rdf](plots/rdf_{args.rdf_temperature:g}K.png)"]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}", flush=True)
+
+
+def _rank_scan(out: Path) -> list:
+    """The rankscan stage's table (validation errors vs MF rank), if it ran."""
+    from rank_scan import scan_section
+
+    path = out / "rank_scan.json"
+    return scan_section(json.loads(path.read_text()), "plots/rank_scan.png") if path.exists() else []
 
 
 def _acceptance(rows, temps) -> list:

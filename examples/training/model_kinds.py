@@ -14,11 +14,20 @@ from __future__ import annotations
 KINDS = ("base", "mf", "rmf", "mfra", "tf")
 
 
+def kind_name(text: str) -> str:
+    """argparse type for a model kind: one of KINDS or mf_r<rank>."""
+    if text in KINDS or (text.startswith("mf_r") and text[4:].isdigit() and int(text[4:]) > 0):
+        return text
+    raise ValueError(text)
+
+
 def apply_kind(cfg: dict, kind: str, mfra_every: int = 80) -> dict:
-    """Set cfg's model and optimizer sections for `kind` (in place; returns cfg). "base"
-    leaves them as they are."""
+    """Set cfg's model and optimizer sections for `kind` (in place; returns cfg): one of KINDS
+    or mf_r<rank> (MF at that rank). "base" leaves them as they are."""
     m, opt = cfg["model"], cfg["optimizer"]
-    if kind == "mf":
+    if kind.startswith("mf_r"):   # MF at another rank (e.g. the one a rank scan picks): mf_r3
+        m.update(representation="mf", rank=int(kind[4:]))
+    elif kind == "mf":
         m.update(representation="mf", rank=5)
     elif kind == "rmf":
         m.update(representation="mf", rank=6)

@@ -9,7 +9,8 @@ with 10% held out (seed 0), each until converged (validation loss) or out of ite
     python examples/training/nbmotaw_study.py --report                # report.md and plots only
     python examples/training/nbmotaw_study.py --plan                  # list the runs and their state
     python examples/training/nbmotaw_study.py --pipeline --threads 1  # everything behind the shipped
-                                                                      # potentials, resumable, then ships them
+                                                                      # potentials and the rank scan,
+                                                                      # resumable, then ships them
     python examples/training/nbmotaw_study.py --split short --kinds base mf [--smoothness 1e-3]
                                                                       # out of domain: short contacts held out
 
@@ -53,7 +54,8 @@ def base_config(args) -> dict:
         "loss": {"energy_weight": 1.0, "force_weight": args.force_weight, "stress_weight": 0.0,
                  "group_weights": BALANCED if getattr(args, "weights", "paper") == "balanced" else None},
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
-                      "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel},
+                      "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel,
+                      "restarts": getattr(args, "restarts", 0)},
         "output": {"checkpoint_every": 20, "validation_every": 20, "plots": True},
     }
 
@@ -134,7 +136,7 @@ def padded_for_rmf(path: Path, dest: Path, seed: int, rank: int = 6) -> Path:
 
 
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
-    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_sm<lambda>][_bal][_warm][_fw<w_f>][_cont]_s<seed>"""
+    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_cont]_s<seed>"""
     split = getattr(args, "split", "standard")
     smooth = getattr(args, "smoothness", 0.0)
     floor = "_floor" if getattr(args, "radial_floor", None) else ""
@@ -143,7 +145,8 @@ def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
     fw = getattr(args, "force_weight", 0.01)
     fw = f"_fw{fw:g}" if fw != 0.01 else ""
     cont = "_cont" if getattr(args, "init_run", None) else ""
-    name = f"{kind}{floor}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{cont}_s{seed}"
+    rs = f"_rs{args.restarts}" if getattr(args, "restarts", 0) else ""
+    name = f"{kind}{floor}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{rs}{cont}_s{seed}"
     return out / ("runs" if split == "standard" else f"runs_{split}") / f"l{level}" / name
 
 
@@ -244,9 +247,23 @@ def run_pipeline(args, out: Path) -> None:
             stage = argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter, kinds=[kind], resume=True))
             for level, kind_, seed in plan(stage, out):
                 run_one(stage, out, level, kind_, seed)
+    rank_scan(args, out)
     import subprocess
 
     subprocess.run([sys.executable, str(HERE / "ship_potentials.py")], check=True)
+
+
+def rank_scan(args, out: Path) -> None:
+    """Errors vs MF rank (rank_scan.py) from the pipeline's final level-16 base, seed 0, into
+    OUT/rank_scan.json and OUT/plots/rank_scan.png (resumable rank by rank)."""
+    from rank_scan import run_scan
+
+    base = out / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0"
+    if not (base / "report.json").exists():
+        print(f"rank scan: skipped: {base} is not finished", flush=True)
+        return
+    print("== rank scan", flush=True)
+    run_scan(base, out / "rank_scan.json", threads=max(args.threads, 1))
 
 
 def main():
@@ -261,6 +278,8 @@ def main():
     ap.add_argument("--force-weight", type=float, default=0.01)
     ap.add_argument("--converge-window", type=int, default=10, help="validation checks (every 20 iterations)")
     ap.add_argument("--converge-rel", type=float, default=1e-3)
+    ap.add_argument("--restarts", type=int, default=0,
+                    help="optimizer.restarts: BFGS restarts when the validation rule fires, before stopping (_rs<n>)")
     ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")
     ap.add_argument("--split", default="standard", choices=("standard",) + OOD_SPLITS,
                     help="standard: 10%% of all cells held out; short/surfaces: out-of-domain studies (runs_<split>/)")
@@ -273,6 +292,7 @@ def main():
                     help="start from the same kind's (else the base's) run with paper weights (_warm)")
     ap.add_argument("--init-run", metavar="NAME", help="start each run from this run's potential (a directory name "
                     "under runs/l<level>/, with {kind} and {seed} filled in), keeping its linear parameters (_cont)")
+    ap.add_argument("--rank-scan", action="store_true", help="then errors vs MF rank from the pipeline's base (rank_scan.py)")
     ap.add_argument("--continue", dest="resume", action="store_true", help="resume unfinished runs")
     ap.add_argument("--report", action="store_true", help="only write report.md and the plots")
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")
@@ -291,6 +311,8 @@ def main():
     if not args.report:
         for level, kind, seed in plan(args, out):
             run_one(args, out, level, kind, seed)
+        if args.rank_scan:
+            rank_scan(args, out)
     write_report(out, args.data)
     if args.split != "standard":
         write_ood_report(out, args.data, ood_split(args, out))

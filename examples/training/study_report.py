@@ -14,6 +14,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "TF", "ft": "FT (base -> MF)"}
+KIND_COLORS = {"base": "tab:red", "mf": "tab:blue", "rmf": "tab:green", "mfra": "tab:purple", "tf": "tab:orange",
+               "ft": "tab:brown"}
 
 
 def kind_name(kind: str) -> str:
@@ -29,6 +31,8 @@ def kind_name(kind: str) -> str:
             return f"smoothness {v[2:]}"
         if v.startswith("fw"):
             return f"w_f {v[2:]}"
+        if v.startswith("rs"):
+            return f"up to {v[2:]} BFGS restarts"
         return v
 
     return ", ".join([KIND_NAMES.get(base, base)] + [word(v) for v in variants])
@@ -47,7 +51,9 @@ def read_run(directory: Path) -> dict | None:
     row = {"level": level, "kind": kind, "seed": int(seed), "directory": str(directory), "finished": report is not None,
            "iterations": records[-1]["iteration"], "seconds": records[-1].get("seconds", float("nan")),
            "curve": [(r.get("seconds", np.nan), r["validation_energy_rmse_meV_per_atom"],
-                      r["validation_force_rmse_meV_per_A"]) for r in val]}
+                      r["validation_force_rmse_meV_per_A"]) for r in val],
+           "checks": [(r["iteration"], r.get("seconds", np.nan), r["validation_loss"], r["validation_energy_rmse_meV_per_atom"],
+                       r["validation_force_rmse_meV_per_A"]) for r in val if "validation_loss" in r]}
     if report is not None:
         v = report["validation"]["all"]
         row.update(energy=v["energy_meV_per_atom"]["rmse"], forces=v["forces_meV_per_A"]["rmse"],
@@ -91,29 +97,142 @@ def table(rows: list[dict], snap: dict | None) -> str:
     return "\n".join(lines)
 
 
+RULES = (1e-3, 3e-3, 1e-2)   # relative improvements over CONVERGE_WINDOW checks, for the convergence table
+CONVERGE_WINDOW = 10
+
+
+def when_converged(checks, rel: float, window: int = CONVERGE_WINDOW):
+    """(iteration, seconds, E, F of the best check so far) at the first validation check at which
+    the study's stopping rule (convergence.converged) with this threshold holds; None if never."""
+    from mtp_lowrank.training.convergence import converged
+
+    losses = [c[2] for c in checks]
+    for k in range(1, len(checks) + 1):
+        if converged(losses[:k], window, rel):
+            best = min(checks[:k], key=lambda c: c[2])
+            return checks[k - 1][0], checks[k - 1][1], best[3], best[4]
+    return None
+
+
+def convergence_table(rows) -> str:
+    """When the stopping rule would have stopped each run from scratch (no warm start), at three
+    thresholds: iterations, wall minutes and the validation errors of the iterate kept."""
+    head = " | ".join(f"{rel:g}: it. / min / E / F" for rel in RULES)
+    lines = [f"| run | {head} | where it stopped: it. / min / E / F |", "|---|" + "---|" * (len(RULES) + 1)]
+    for r in rows:
+        if "warm" in r["kind"] or "cont" in r["kind"] or len(r["checks"]) <= CONVERGE_WINDOW:
+            continue
+        cells = []
+        for rel in RULES:
+            hit = when_converged(r["checks"], rel)
+            cells.append("not yet" if hit is None else f"{hit[0]} / {hit[1] / 60:.0f} / {hit[2]:.2f} / {hit[3]:.1f}")
+        stop = (f"{r['iterations']} / {r['seconds'] / 60:.0f} / {r['energy']:.2f} / {r['forces']:.1f}"
+                + ("" if r["finished"] else " (running)")) if "energy" in r else "-"
+        lines.append(f"| {Path(r['directory']).parent.name}/{Path(r['directory']).name} | " + " | ".join(cells)
+                     + f" | {stop} |")
+    return "\n".join(lines)
+
+
+def predecessor(kind: str) -> str | None:
+    """The run a staged run started from (nbmotaw_study.py's PIPELINE): '<k>_floor_bal_fw0.003_cont'
+    <- '<k>_floor_bal_warm' <- '<k>' (MF's for TF, R-MF and MFRA); None for a run from scratch."""
+    base = kind.split("_")[0]
+    if kind.endswith("_cont"):
+        return f"{base}_floor_bal_warm"
+    if "_warm" in kind:
+        return "mf" if base in ("tf", "rmf", "mfra") else base
+    return None
+
+
+def staged_offset(row, rows) -> tuple[float, int]:
+    """(seconds, iterations) spent before this run by the stages it continues."""
+    prev = predecessor(row["kind"])
+    match = [r for r in rows if r["kind"] == prev and r["level"] == row["level"] and r["seed"] == row["seed"]]
+    if prev is None or not match:
+        return 0.0, 0
+    t, it = staged_offset(match[0], rows)
+    return t + match[0]["seconds"], it + match[0]["iterations"]
+
+
 def plot_time_to_accuracy(rows, path: Path, snap):
+    """Validation RMSE against wall time (top; every run on its own clock, from its own start) and
+    against iterations counted from scratch (bottom; a staged run continues its predecessors')."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     for r in rows:
-        if not r["curve"]:
+        if not r["checks"]:
             continue
-        t, e, f = np.array(r["curve"]).T
-        label = f"l{r['level']} {kind_name(r['kind'])} s{r['seed']}" + ("" if r["finished"] else " (running)")
-        axes[0].plot(t / 60, e, label=label)
-        axes[1].plot(t / 60, f, label=label)
+        it, t, _, e, f = np.array(r["checks"]).T
+        t0, it0 = staged_offset(r, rows)
+        name = r["kind"].split("_")[0]
+        recipe = "staged" if predecessor(r["kind"]) or r["kind"] == name else "one stage"
+        label = f"{KIND_NAMES[name]} {recipe}" + (f" (seed {r['seed']})" if r["seed"] else "") + \
+            ("" if r["finished"] else " (running)")
+        if r["kind"].endswith("_rs3"):
+            label = f"{KIND_NAMES[name]} one stage, BFGS restarts" + (f" (seed {r['seed']})" if r["seed"] else "")
+        elif r["kind"] != name and predecessor(r["kind"]) is None and r["kind"] != f"{name}_floor_bal_fw0.003":
+            label = f"l{r['level']} {kind_name(r['kind'])} s{r['seed']}"   # another variant: its full name
+        style = dict(color=KIND_COLORS[name], ls=":" if r["kind"].endswith("_rs3") else "-" if recipe == "one stage" else "--",
+                     lw=1.8 if recipe == "one stage" else 1.0,
+                     label=label if predecessor(r["kind"]) is None or
+                     (r["kind"].endswith("_cont") and name not in ("base", "mf")) else None)
+        for col, y in ((0, e), (1, f)):
+            axes[0, col].plot((t + t0) / 60, y, **style)
+            axes[1, col].plot(it + it0, y, **style)
+    for row_axes, xlabel in zip(axes, ("wall time from the start of the first stage (min)", "BFGS iterations from scratch")):
+        for ax, what, key in zip(row_axes, ("energy (meV/atom)", "forces (meV/Å)"),
+                                 ("energy_rmse_meV_per_atom", "force_rmse_meV_per_A")):
+            if snap:
+                ax.axhline(snap[key], color="k", ls=":", lw=1, label="published SNAP")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(f"validation RMSE, {what}")
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+    axes[0, 1].legend(fontsize=6)
+    fig.suptitle("solid: one stage from scratch with the final weights (balanced, w_f 0.003, floors);\ndashed: the staged "
+                 "pipeline (uniform weights, then balanced, then w_f 0.003), its stages chained", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def rank_scan_lines(out: Path) -> list[str]:
+    """The rank scan's section (rank_scan.py), if it ran."""
+    from rank_scan import scan_section
+
+    path = out / "rank_scan.json"
+    return scan_section(json.loads(path.read_text()), "plots/rank_scan.png") if path.exists() else []
+
+
+def plot_errors_vs_level(rows, path: Path, snap) -> None:
+    """Validation RMSE vs level for each recipe that ran at some level (mean and std over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for kind in sorted({r["kind"] for r in rows if "warm" not in r["kind"]}):
+        levels = sorted({r["level"] for r in rows if r["kind"] == kind})
+        for ax, key in zip(axes, ("energy", "forces")):
+            values = [[r[key] for r in rows if r["kind"] == kind and r["level"] == lv and key in r] for lv in levels]
+            keep = [k for k, v in enumerate(values) if v]
+            ax.errorbar([levels[k] for k in keep], [np.mean(values[k]) for k in keep],
+                        yerr=[np.std(values[k], ddof=1) if len(values[k]) > 1 else 0 for k in keep], marker="o",
+                        capsize=3, color=KIND_COLORS[kind.split("_")[0]], label=kind_name(kind))
     for ax, what, key in zip(axes, ("energy (meV/atom)", "forces (meV/Å)"),
                              ("energy_rmse_meV_per_atom", "force_rmse_meV_per_A")):
         if snap:
-            ax.axhline(snap[key], color="k", ls="--", lw=1, label="published SNAP")
-        ax.set_xlabel("wall time (min)")
+            ax.axhline(snap[key], color="k", ls=":", lw=1, label="published SNAP")
+        ax.set_xlabel("MTP level")
         ax.set_ylabel(f"validation RMSE, {what}")
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7)
+    axes[1].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -136,11 +255,21 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
         snap = json.loads(cache.read_text())
     (out / "plots").mkdir(parents=True, exist_ok=True)
     plot_time_to_accuracy(rows, out / "plots" / "time_to_accuracy.png", snap)
+    plot_errors_vs_level(rows, out / "plots" / "errors_vs_level.png", snap)
     text = ["# Nb-Mo-Ta-W study report", "",
             "Validation split: 10% of `train.xyz` (seed 0: 4754 training / 528 validation configurations). "
             "Errors are validation RMSEs of each run's result (the iterate with the lowest validation loss); "
             "unfinished runs show their best validation check so far. Mean ± sample std over seeds.", "",
             table(rows, snap), "", "![time to accuracy](plots/time_to_accuracy.png)", "",
+            "## Convergence", "",
+            f"When the stopping rule (converged when the best validation loss of the last {CONVERGE_WINDOW} checks, "
+            "one every 20 iterations, improves on the best before them by less than the threshold) stops each run "
+            "that started from scratch, at three thresholds (the runs use 0.001): iterations, wall minutes, and the "
+            "validation E (meV/atom) and F (meV/Å) of the iterate kept; the last column is where the run itself "
+            "stopped (its budget, or the rule after its BFGS restarts: runs named _rs<n>). Wall times are those "
+            "of the machine as it was (other jobs on it are noted in findings.md).", "",
+            convergence_table(rows), ""] + rank_scan_lines(out) + [
+            "", "![errors vs level](plots/errors_vs_level.png)", "",
             "## Runs", "", "| run | finished | iterations | time (s) | E | F | stop |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         text.append(f"| {Path(r['directory']).relative_to(out)} | {r['finished']} | {r['iterations']} | "

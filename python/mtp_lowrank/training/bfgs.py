@@ -68,11 +68,19 @@ class BFGSState:
     seconds: float = 0.0           # optimisation time before this (resumed) run
     f_prev: float = np.nan         # loss before the last step (the line search's first trial step)
     history: list = field(default_factory=list)
+    restarts: list = field(default_factory=list)   # iterations at which H was reset (restart())
+
+    def restart(self) -> None:
+        """Forget the curvature estimate (H = I, as at the start) and continue from x."""
+        self.h = np.eye(len(self.x))
+        self.f_prev = np.nan
+        self.restarts.append(self.iteration)
 
     def arrays(self) -> dict:
         """Everything, as arrays for np.savez (load() reads them back)."""
         return dict(x=self.x, f=self.f, g=self.g, h=self.h, iteration=self.iteration, best_x=self.best_x,
-                    best_f=self.best_f, seconds=self.seconds, history=json.dumps(self.history), f_prev=self.f_prev)
+                    best_f=self.best_f, seconds=self.seconds, history=json.dumps(self.history), f_prev=self.f_prev,
+                    restarts=np.asarray(self.restarts, int))
 
     def save(self, path) -> None:
         np.savez(path, **self.arrays())
@@ -83,7 +91,8 @@ class BFGSState:
         return cls(x=z["x"], f=float(z["f"]), g=z["g"], h=z["h"], iteration=int(z["iteration"]),
                    best_x=z["best_x"], best_f=float(z["best_f"]), seconds=float(z["seconds"]),
                    history=json.loads(str(z["history"])),
-                   f_prev=float(z["f_prev"]) if "f_prev" in z else np.nan)
+                   f_prev=float(z["f_prev"]) if "f_prev" in z else np.nan,
+                   restarts=[int(k) for k in z["restarts"]] if "restarts" in z else [])
 
 
 def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gtol: float = 1e-8,

@@ -49,7 +49,7 @@ SCHEMA = {
                   "r_max": (None, int, POSITIVE), "delta_r": (1, int, POSITIVE), "s": (80, int, POSITIVE),
                   "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
                   "threads": (0, int, NONNEG), "converge_window": (10, int, NONNEG),
-                  "converge_rel_improvement": (1e-3, (float, int), FRACTION)},
+                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "restarts": (0, int, NONNEG)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
                "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool)},
 }
@@ -108,6 +108,8 @@ HELP = {
                                  "(every output.validation_every iterations) improves on the best before them by less "
                                  "than converge_rel_improvement; 0: off",
     "optimizer.converge_rel_improvement": "relative improvement of the validation loss that still counts as progress",
+    "optimizer.restarts": "bfgs: when the convergence rule fires, restart BFGS this many times from the current "
+                          "iterate with a fresh curvature estimate before stopping (a stale one stalls it)",
     "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",
     "output.checkpoint_every": "write checkpoint.mtp every this many iterations (0: only at the end and on Ctrl-C)",
     "output.validation_every": "validation RMSE every this many iterations (0: never during training)",
@@ -209,6 +211,11 @@ def validate(raw: dict) -> dict:
     method = cfg["optimizer"]["method"]
     if method == "rmf" and m["representation"] != "mf":
         raise ConfigError("'optimizer.method: rmf' needs 'model.representation: mf'")
+    if cfg["optimizer"]["restarts"] and method != "bfgs":
+        raise ConfigError(f"'optimizer.restarts' applies to method bfgs, not {method}")
+    if cfg["optimizer"]["restarts"] and not (cfg["optimizer"]["converge_window"] and cfg["output"]["validation_every"]):
+        raise ConfigError("'optimizer.restarts' needs the convergence rule (converge_window and "
+                          "output.validation_every above 0): restarts happen when it fires")
     if method == "mfra" and not cfg["optimizer"]["r_max"]:
         raise ConfigError("'optimizer.r_max' is required for method mfra")
     return cfg

@@ -39,6 +39,18 @@ class ValidationMonitor:
         self.iterations: list[int] = []
         self.best: tuple[float, int, Potential] | None = None   # (loss, iteration, potential)
 
+    def holds(self) -> bool:
+        """The rule holds on the checks so far (it fired at the last one)."""
+        return converged(self.values, self.window, self.rel_improvement)
+
+    def restart(self, iteration: int) -> None:
+        """The optimizer restarted at `iteration`: the rule starts over, with the best loss so far
+        as the reference the next `window` checks must improve on."""
+        keep = [k for k, it in enumerate(self.iterations) if it <= iteration]
+        if keep:
+            k = min(keep, key=lambda j: self.values[j])
+            self.values, self.iterations = [self.values[k]], [self.iterations[k]]
+
     def check(self, potential: Potential, iteration: int) -> float:
         """The validation loss of `potential`; raises Converged when training has converged."""
         value = float(self.loss.for_template(potential).evaluate(potential, gradient=False)["loss"])
