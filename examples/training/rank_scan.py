@@ -52,6 +52,8 @@ def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, t
         c = copy.deepcopy(cfg)
         c["model"].update(representation="mf", rank=rank, init=None)
         c["optimizer"].update(method="bfgs", linear_init=True, linear_fit="energies")
+        if base.radial_floor is not None:   # the base's floors: the same data's, without searching it again
+            c["model"]["radial_floor"] = np.asarray(base.radial_floor).tolist()
         pot = initial_potential(c, base.species, None, train, None)
         loss = training_loss(cfg["loss"], pot, subset, threads)
     else:
@@ -128,7 +130,7 @@ def scan_section(scan: dict, png: str) -> list[str]:
              f"Each rank from {how}, then {st['iterations']} BFGS iterations on {st['subset']} training "
              f"configurations under the base run's loss; validation RMSEs on {st['validation']} configurations "
              f"(`examples/training/rank_scan.py`, base run `{st['base']}`). Equal budgets, not convergence: "
-             "the base row is the base as trained to convergence, on all the training data.", "",
+             "the base row is the base run's own result (all its training data, its own iterations).", "",
              "| MF rank | radial params | E val at start | F val at start | E val (meV/atom) | F val (meV/Å) |",
              "|---|---|---|---|---|---|"]
     for r in sorted((k for k in scan if k.isdigit()), key=int):
@@ -151,7 +153,7 @@ def plot(done: dict, path: Path) -> None:
     for ax, key, unit in ((axes[0], "E", "meV/atom"), (axes[1], "F", "meV/Å")):
         label = f"MF from {done['settings'].get('start', 'truncate')}, {its} it. on {done['settings']['subset']} cells"
         ax.plot(ranks, [done[str(r)][key] for r in ranks], "o-", label=label)
-        ax.axhline(done["base"][key], color="k", ls="--", label="base (trained to convergence)")
+        ax.axhline(done["base"][key], color="k", ls="--", label="base run's result")
         ax.set_xlabel("MF rank")
         ax.set_ylabel(f"validation {key} RMSE ({unit})")
         ax.set_yscale("log")
