@@ -127,7 +127,7 @@ def convergence_table(rows) -> str:
             hit = when_converged(r["checks"], rel)
             cells.append("not yet" if hit is None else f"{hit[0]} / {hit[1] / 60:.0f} / {hit[2]:.2f} / {hit[3]:.1f}")
         stop = (f"{r['iterations']} / {r['seconds'] / 60:.0f} / {r['energy']:.2f} / {r['forces']:.1f}"
-                + ("" if r["finished"] else " (running)")) if "energy" in r else "-"
+                + ("" if r["finished"] else " (unfinished)")) if "energy" in r else "-"
         lines.append(f"| {Path(r['directory']).parent.name}/{Path(r['directory']).name} | " + " | ".join(cells)
                      + f" | {stop} |")
     return "\n".join(lines)
@@ -194,7 +194,8 @@ def plot_time_to_accuracy(rows, path: Path, snap):
             ax.grid(alpha=0.3)
     axes[0, 1].legend(fontsize=6)
     fig.suptitle("solid: one stage from scratch with the final weights (balanced, w_f 0.003, floors);\ndashed: the staged "
-                 "pipeline (uniform weights, then balanced, then w_f 0.003), its stages chained", fontsize=9)
+                 "pipeline (uniform weights, then balanced, then w_f 0.003), its stages chained; wall times as measured, on "
+                 "different days, kernels and loads: compare recipes by iterations (bottom)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
