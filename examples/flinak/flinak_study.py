@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent / "training"))
 
-from model_kinds import KINDS, apply_kind, kind_name  # noqa: E402
+from model_kinds import KINDS, apply_kind, parse_kind  # noqa: E402
 
 STAGES = ("configs", "label", "dataset", "train", "rankscan", "npt", "stability", "report", "ship")
 SHIPPED = ("base", "mf", "tf")   # examples/flinak/potentials/<kind>.mtp
@@ -139,12 +139,8 @@ def stage_rankscan(args, out: Path) -> None:
     OUT/rank_scan.json and OUT/plots/rank_scan.png; resumable rank by rank."""
     from rank_scan import run_scan
 
-    base = out / "runs" / "base"
-    if not (base / "report.json").exists():
-        print("rankscan: skipped: the base is not trained yet", flush=True)
-        return
     ranks, iterations, subset = ([1, 2, 16], 2, 10) if args.toy else (args.scan_ranks, args.scan_iterations, 150)
-    run_scan(base, out / "rank_scan.json", ranks, iterations, subset, max(args.threads, 1))
+    run_scan(out / "runs" / "base", out / "rank_scan.json", ranks, iterations, subset, max(args.threads, 1))
 
 
 def npt_models(args, out: Path) -> dict:
@@ -232,7 +228,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
-    ap.add_argument("--kinds", nargs="+", default=list(KINDS), type=kind_name, metavar="KIND",
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), type=parse_kind, metavar="KIND",
                     help=f"model kinds: {' '.join(KINDS)} or mf_r<rank> (MF at another rank, e.g. from the rank scan)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--labeller", default=None, help="module:function returning an ASE calculator (default: the teacher)")

@@ -106,10 +106,9 @@ def write_report(out: Path, args) -> None:
 
 def _rank_scan(out: Path) -> list:
     """The rankscan stage's table (validation errors vs MF rank), if it ran."""
-    from rank_scan import scan_section
+    from rank_scan import report_section
 
-    path = out / "rank_scan.json"
-    return scan_section(json.loads(path.read_text()), "plots/rank_scan.png") if path.exists() else []
+    return report_section(out / "rank_scan.json", "plots/rank_scan.png")
 
 
 def _acceptance(rows, temps) -> list:

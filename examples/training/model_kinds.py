@@ -14,7 +14,7 @@ from __future__ import annotations
 KINDS = ("base", "mf", "rmf", "mfra", "tf")
 
 
-def kind_name(text: str) -> str:
+def parse_kind(text: str) -> str:
     """argparse type for a model kind: one of KINDS or mf_r<rank>."""
     if text in KINDS or (text.startswith("mf_r") and text[4:].isdigit() and int(text[4:]) > 0):
         return text

@@ -258,12 +258,8 @@ def rank_scan(args, out: Path) -> None:
     OUT/rank_scan.json and OUT/plots/rank_scan.png (resumable rank by rank)."""
     from rank_scan import run_scan
 
-    base = out / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0"
-    if not (base / "report.json").exists():
-        print(f"rank scan: skipped: {base} is not finished", flush=True)
-        return
     print("== rank scan", flush=True)
-    run_scan(base, out / "rank_scan.json", threads=max(args.threads, 1))
+    run_scan(out / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0", out / "rank_scan.json", threads=max(args.threads, 1))
 
 
 def main():

@@ -68,19 +68,25 @@ def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, t
 
 
 def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), iterations: int = 200,
-             subset_size: int = 1000, threads: int = 1, start: str = "scratch") -> dict:
+             subset_size: int = 1000, threads: int = 1, start: str = "scratch") -> dict | None:
     """The scan of the finished base run `base_dir` into the JSON file `out` (resuming the ranks
-    already there), and its plot OUT_DIR/plots/<out's stem>.png. Returns the scan."""
+    already there), and its plot OUT_DIR/plots/<out's stem>.png. Returns the scan; None (said)
+    while the base run is not finished."""
     import yaml
 
     from mtp_lowrank import Potential
     from mtp_lowrank.training.config import validate
     from mtp_lowrank.training.run import load_data
 
+    if not (base_dir / "report.json").exists():
+        print(f"rank scan: skipped: {base_dir} is not finished", flush=True)
+        return None
     done = json.loads(out.read_text()) if out.exists() else {}
     source = os.path.relpath(base_dir.resolve(), out.parent.resolve())   # the base run, seen from the JSON
     if done.get("settings", {}).get("base") not in (None, source):
         raise SystemExit(f"{out} holds a scan of {done['settings']['base']}: give another --out")
+    if done.get("settings", {}).get("start") not in (None, start):
+        raise SystemExit(f"{out} holds a scan with --start {done['settings']['start']}: give another --out")
     if all(str(r) in done for r in ranks):   # nothing left to do
         plot(done, out.parent / "plots" / f"{out.stem}.png")
         return done
@@ -91,8 +97,6 @@ def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), ite
         raise SystemExit(f"{base_dir}/potential.mtp is {base.format}, not a base (full) potential")
     rng = np.random.default_rng(0)
     subset = [train[k] for k in sorted(rng.choice(len(train), min(subset_size, len(train)), replace=False))]
-    if done.get("settings", {}).get("start") not in (None, start):
-        raise SystemExit(f"{out} holds a scan with --start {done['settings']['start']}: give another --out")
     done["settings"] = {"base": source, "start": start, "iterations": iterations, "subset": len(subset),
                         "validation": len(val)}
     done["base"] = {"radial": base.parameter_count("radial"), **scores(base, val)}
@@ -121,8 +125,12 @@ def main():
     run_scan(Path(args.base), Path(args.out), args.ranks, args.iterations, args.subset, args.threads, args.start)
 
 
-def scan_section(scan: dict, png: str) -> list[str]:
-    """Markdown lines for a report: the scan's table and its plot (`png`, relative to the report)."""
+def report_section(path: Path, png: str) -> list[str]:
+    """Markdown lines for a report: the table of the scan in `path` and its plot (`png`, relative
+    to the report); none if the scan has not run."""
+    if not path.exists():
+        return []
+    scan = json.loads(path.read_text())
     st = scan["settings"]
     how = ("a new random MF (linear parameters fitted to the energies)" if st.get("start", "truncate") == "scratch"
            else "the trained base truncated (SVD of C_hat), linear parameters refitted")

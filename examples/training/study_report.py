@@ -50,8 +50,6 @@ def read_run(directory: Path) -> dict | None:
     val = [r for r in records if "validation_energy_rmse_meV_per_atom" in r]
     row = {"level": level, "kind": kind, "seed": int(seed), "directory": str(directory), "finished": report is not None,
            "iterations": records[-1]["iteration"], "seconds": records[-1].get("seconds", float("nan")),
-           "curve": [(r.get("seconds", np.nan), r["validation_energy_rmse_meV_per_atom"],
-                      r["validation_force_rmse_meV_per_A"]) for r in val],
            "checks": [(r["iteration"], r.get("seconds", np.nan), r["validation_loss"], r["validation_energy_rmse_meV_per_atom"],
                        r["validation_force_rmse_meV_per_A"]) for r in val if "validation_loss" in r]}
     if report is not None:
@@ -172,11 +170,11 @@ def plot_time_to_accuracy(rows, path: Path, snap):
         recipe = "staged" if predecessor(r["kind"]) or r["kind"] == name else "one stage"
         label = f"{KIND_NAMES[name]} {recipe}" + (f" (seed {r['seed']})" if r["seed"] else "") + \
             ("" if r["finished"] else " (running)")
-        if r["kind"].endswith("_rs3"):
+        if "_rs" in r["kind"]:
             label = f"{KIND_NAMES[name]} one stage, BFGS restarts" + (f" (seed {r['seed']})" if r["seed"] else "")
         elif r["kind"] != name and predecessor(r["kind"]) is None and r["kind"] != f"{name}_floor_bal_fw0.003":
             label = f"l{r['level']} {kind_name(r['kind'])} s{r['seed']}"   # another variant: its full name
-        style = dict(color=KIND_COLORS[name], ls=":" if r["kind"].endswith("_rs3") else "-" if recipe == "one stage" else "--",
+        style = dict(color=KIND_COLORS[name], ls=":" if "_rs" in r["kind"] else "-" if recipe == "one stage" else "--",
                      lw=1.8 if recipe == "one stage" else 1.0,
                      label=label if predecessor(r["kind"]) is None or
                      (r["kind"].endswith("_cont") and name not in ("base", "mf")) else None)
@@ -203,10 +201,9 @@ def plot_time_to_accuracy(rows, path: Path, snap):
 
 def rank_scan_lines(out: Path) -> list[str]:
     """The rank scan's section (rank_scan.py), if it ran."""
-    from rank_scan import scan_section
+    from rank_scan import report_section
 
-    path = out / "rank_scan.json"
-    return scan_section(json.loads(path.read_text()), "plots/rank_scan.png") if path.exists() else []
+    return report_section(out / "rank_scan.json", "plots/rank_scan.png")
 
 
 def plot_errors_vs_level(rows, path: Path, snap) -> None:
