@@ -144,3 +144,34 @@ def test_training_with_floors_from_the_data(tmp_path, capsys):
     assert Potential.load(tmp_path / "run" / "potential.mtp").radial_floor is None   # null: MLIP's extrapolation
     with pytest.raises(SystemExit, match="'model.radial_floor' must be 'data'"):
         main(["train", str(cfg), "--overwrite", "--set", "model.radial_floor=sometimes"])
+
+
+def test_mixed_floors_and_the_mixing_rule_in_a_training_run(tmp_path, capsys):
+    """model.radial_floor: mixed puts each cross pair's floor at the larger of its species' own
+    floors (below its data); the run's loss then carries the mixing penalty; mixed floors
+    without the rule are refused (the cross polynomials would be unconstrained below the data)."""
+    from mtp_lowrank.cli import main
+    from mtp_lowrank.training import load_images, split
+    from mtp_lowrank.training.data import shortest_pair_distances
+
+    from test_cli import _write_config
+
+    cfg = _write_config(tmp_path)
+    main(["train", str(cfg), "--set", "model.radial_floor=mixed", "loss.radial_mixing=0.01", "optimizer.max_iter=3"])
+    pot = Potential.load(tmp_path / "run" / "potential.mtp")
+    train, _ = split(load_images(tmp_path / "train.xyz"), 0.25, 0)
+    data = np.maximum(shortest_pair_distances(train, ["Li", "Na"], 4.6), pot.min_dist)
+    like = max(data[0, 0], data[1, 1])
+    np.testing.assert_allclose(np.diag(pot.radial_floor), np.diag(data), rtol=1e-15)
+    assert pot.radial_floor[0, 1] == pot.radial_floor[1, 0] == pytest.approx(min(data[0, 1], like), rel=1e-15)
+    with pytest.raises(SystemExit, match="'model.radial_floor: mixed' needs 'loss.radial_mixing' above 0"):
+        main(["train", str(cfg), "--overwrite", "--set", "model.radial_floor=mixed"])
+    # the run's training loss carries the rule between the floors and the data; its validation loss does not
+    from mtp_lowrank.training.config import load_config
+    from mtp_lowrank.training.regularization import RadialMixing
+    from mtp_lowrank.training.run import training_loss
+
+    lo = load_config(cfg, ["loss.radial_mixing=0.01"])["loss"]
+    [rule] = training_loss(lo, pot, train, 1).penalties
+    assert isinstance(rule, RadialMixing) and rule.strength == 0.01
+    assert training_loss(lo, pot, train, 1, penalty=False).penalties == []

@@ -8,6 +8,9 @@ with 10% held out (seed 0), each until converged (validation loss) or out of ite
     mpirun -np 2 python examples/training/nbmotaw_study.py --continue --threads 1
     python examples/training/nbmotaw_study.py --report                # report.md and plots only
     python examples/training/nbmotaw_study.py --plan                  # list the runs and their state
+    python examples/training/nbmotaw_study.py --recipe --kinds mf base --seeds 0 1 2 --threads 2
+                                                                      # the recommended recipe (RECIPE):
+                                                                      # two stages, each until converged
     python examples/training/nbmotaw_study.py --pipeline --threads 1  # everything behind the shipped
                                                                       # potentials and the rank scan,
                                                                       # resumable, then ships them
@@ -52,7 +55,8 @@ def base_config(args) -> dict:
         "model": {"level": 16, "min_dist": 2.0, "max_dist": 5.0, "radial_basis_size": 8, "representation": "full",
                   "seed": 0, "radial_floor": args.radial_floor},
         "loss": {"energy_weight": 1.0, "force_weight": args.force_weight, "stress_weight": 0.0,
-                 "group_weights": BALANCED if getattr(args, "weights", "paper") == "balanced" else None},
+                 "group_weights": BALANCED if getattr(args, "weights", "paper") == "balanced" else None,
+                 "radial_mixing": getattr(args, "mixing", 0.0)},
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
                       "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel,
                       "restarts": getattr(args, "restarts", 0)},
@@ -65,6 +69,8 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
     cfg = base_config(args)
     cfg["model"].update(level=level, seed=seed)
     cfg["loss"]["radial_smoothness"] = args.smoothness
+    if getattr(args, "mixing", 0.0):   # the mixing rule acts between mixed floors and the data
+        cfg["model"]["radial_floor"] = "mixed"
     if args.split != "standard":   # out-of-domain study: train and validate on the kept cells only
         cfg["data"]["select"] = ood_split(args, out)["kept"]
     apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every)
@@ -73,7 +79,7 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         m["init"] = str(run_dir(out, level, "base", seed, args) / "potential.mtp")
     if getattr(args, "init_run", None):   # continue from another run of the study (e.g. with other weights)
         source = out / ("runs" if args.split == "standard" else f"runs_{args.split}") / f"l{level}" / \
-            args.init_run.format(kind=kind, seed=seed)
+            args.init_run.format(kind=kind, seed=seed, mix=mix_suffix(args))
         found = [source / f for f in ("potential.mtp", "best_validation.mtp") if (source / f).exists()]
         if not found:
             raise SystemExit(f"--init-run: {source} has no potential yet")
@@ -135,8 +141,14 @@ def padded_for_rmf(path: Path, dest: Path, seed: int, rank: int = 6) -> Path:
     return dest
 
 
+def mix_suffix(args) -> str:
+    """'_mix<lambda>' for runs with the mixing rule (--mixing), else ''."""
+    mixing = getattr(args, "mixing", 0.0)
+    return f"_mix{mixing:g}" if mixing else ""
+
+
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
-    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_cont]_s<seed>"""
+    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_mix<lambda>][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_cont]_s<seed>"""
     split = getattr(args, "split", "standard")
     smooth = getattr(args, "smoothness", 0.0)
     floor = "_floor" if getattr(args, "radial_floor", None) else ""
@@ -146,7 +158,7 @@ def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
     fw = f"_fw{fw:g}" if fw != 0.01 else ""
     cont = "_cont" if getattr(args, "init_run", None) else ""
     rs = f"_rs{args.restarts}" if getattr(args, "restarts", 0) else ""
-    name = f"{kind}{floor}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{rs}{cont}_s{seed}"
+    name = f"{kind}{floor}{mix_suffix(args)}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{rs}{cont}_s{seed}"
     return out / ("runs" if split == "standard" else f"runs_{split}") / f"l{level}" / name
 
 
@@ -238,15 +250,41 @@ PIPELINE = [
 ]
 
 
+# --recipe: the recommended way to train one level-16 model from scratch, converged by the
+# validation rule in every stage (0.1% over 10 checks of 20 iterations) within its budget:
+# forces first, then energies emphasised with BFGS restarts (where the rule first fires on a
+# BFGS stall; findings.md section 4). Both stages use the balanced group weights and floors.
+RECIPE = [
+    ("forces first (balanced weights, floors, w_f 0.01), from scratch, until the rule",
+     {"weights": "balanced", "warm_start": False, "radial_floor": "data", "force_weight": 0.01, "restarts": 0},
+     {"base": 1500, "mf": 1500, "tf": 1500, "rmf": 1500, "mfra": 1500}),
+    ("energies emphasised (w_f 0.003), continued, until the rule after up to 2 BFGS restarts",
+     {"weights": "balanced", "warm_start": False, "radial_floor": "data", "force_weight": 0.003, "restarts": 2,
+      "init_run": "{kind}_floor{mix}_bal_s{seed}"},
+     {"base": 1500, "mf": 1500, "tf": 1500, "rmf": 1500, "mfra": 1500}),
+]
+
+
+def run_stages(args, out: Path, stages) -> None:
+    """The stages of `stages` (PIPELINE or RECIPE) in order for each model of --levels, --kinds
+    and --seeds in turn (plan order, so each model is finished before the next starts; TF, R-MF
+    and MFRA warm-start from the MF, FT from the base), resuming what was started. A kind that a
+    stage's budget omits skips that stage. R-MF gets no BFGS restarts (its optimizer is not BFGS)."""
+    for level, kind, seed in plan(args, out):
+        for title, options, budget in stages:
+            if kind not in budget:
+                continue
+            print(f"== l{level} {kind} seed {seed}, stage: {title}", flush=True)
+            opts = dict(options, max_iter=budget[kind], resume=True)
+            if kind == "rmf":
+                opts["restarts"] = 0
+            run_one(argparse.Namespace(**dict(vars(args), **opts)), out, level, kind, seed)
+
+
 def run_pipeline(args, out: Path) -> None:
-    """Every stage of PIPELINE in order for the seeds and levels asked for (resuming what was
-    started), then the shipped potentials (ship_potentials.py)."""
-    for title, options, budget in PIPELINE:
-        print(f"== pipeline stage: {title}", flush=True)
-        for kind, max_iter in budget.items():
-            stage = argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter, kinds=[kind], resume=True))
-            for level, kind_, seed in plan(stage, out):
-                run_one(stage, out, level, kind_, seed)
+    """Every stage of PIPELINE (run_stages), then the rank scan and the shipped potentials
+    (ship_potentials.py)."""
+    run_stages(args, out, PIPELINE)
     rank_scan(args, out)
     import subprocess
 
@@ -280,6 +318,8 @@ def main():
     ap.add_argument("--split", default="standard", choices=("standard",) + OOD_SPLITS,
                     help="standard: 10%% of all cells held out; short/surfaces: out-of-domain studies (runs_<split>/)")
     ap.add_argument("--smoothness", type=float, default=0.0, help="loss.radial_smoothness of the runs (_sm<value>)")
+    ap.add_argument("--mixing", type=float, default=0.0,
+                    help="loss.radial_mixing of the runs, with model.radial_floor: mixed (_mix<value>; needs floors)")
     ap.add_argument("--radial-floor", default=None, choices=(None, "data"),
                     help="model.radial_floor of the runs (the seed-0 runs of 2026-11-23 started without floors)")
     ap.add_argument("--weights", default="paper", choices=("paper", "balanced"),
@@ -294,8 +334,14 @@ def main():
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")
     ap.add_argument("--pipeline", action="store_true",
                     help="the whole sequence behind the shipped potentials (PIPELINE), resumable, then ship them")
+    ap.add_argument("--recipe", action="store_true",
+                    help="train --kinds/--seeds/--levels with RECIPE (two stages, each until the validation rule), resumable")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.recipe:
+        run_stages(args, out, RECIPE)
+        write_report(out, args.data)
+        return
     if args.pipeline:
         run_pipeline(args, out)
         write_report(out, args.data)

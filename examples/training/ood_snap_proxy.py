@@ -59,51 +59,69 @@ def floor_variants(pot, train):
             "floors: like": pot.with_radial_floor(like)}
 
 
-def main():
+def snap_oracle(distances, n_cells: int = 100) -> dict:
+    """n_cells binary validation cells (seed 0), the same cells with one cross pair pushed to each
+    distance (seed 1), and SNAP's energies (with the per-element offsets of the study) and forces
+    on all of them: what proxy_errors scores a potential against."""
     import ase.io
 
-    from mtp_lowrank import Potential
     from mtp_lowrank.training import split
     from snap_reference import ORDER, element_counts, snap_predictions
+
+    shared = HERE.parents[2] / "shared" / "data" / "nbmotaw"
+    train, val = split(ase.io.read(shared / "train.xyz", ":"), 0.1, 0)
+    rng = np.random.default_rng(0)
+    binaries = [a for a in val if str(a.info.get("group", "")).endswith("_SS")]
+    base = [binaries[k] for k in rng.choice(len(binaries), min(n_cells, len(binaries)), replace=False)]
+    offsets = json.loads((HERE / "results" / "study" / "snap_validation.json").read_text())["offsets_eV"]
+    off = np.array([offsets[s] for s in ORDER])
+    e0_snap, _ = snap_predictions(base, shared)
+    pushed = {d: pushed_pairs(base, d, np.random.default_rng(1)) for d in distances}
+    snap = {}
+    for d, cells in pushed.items():
+        e, f = snap_predictions(cells, shared)
+        snap[d] = (e + element_counts(cells) @ off, f)
+    return {"train": train, "base": base, "pushed": pushed, "snap": snap,
+            "e0_snap": e0_snap + element_counts(base) @ off}
+
+
+def proxy_errors(pot, oracle: dict) -> dict:
+    """{distance: (energy-change RMSE meV/atom, force RMSE meV/A)} of `pot` against SNAP."""
+    base = oracle["base"]
+    n_atoms = np.array([len(a) for a in base], float)
+    e0 = np.array([pot.evaluate(a, forces=False)["energy"] for a in base])
+    out = {}
+    for d, cells in oracle["pushed"].items():
+        res = [pot.evaluate(a) for a in cells]
+        e_snap, f_snap = oracle["snap"][d]
+        de = ((np.array([r["energy"] for r in res]) - e0) - (e_snap - oracle["e0_snap"])) / n_atoms
+        df = np.concatenate([(r["forces"] - f).ravel() for r, f in zip(res, f_snap)])
+        out[d] = (float(np.sqrt(np.mean(de**2)) * 1e3), float(np.sqrt(np.mean(df**2)) * 1e3))
+    return out
+
+
+def main():
+    from mtp_lowrank import Potential
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("potentials", nargs="+")
     ap.add_argument("--cells", type=int, default=100)
     ap.add_argument("--distances", type=float, nargs="+", default=[2.2, 2.45])
     args = ap.parse_args()
-    shared = HERE.parents[2] / "shared" / "data" / "nbmotaw"
-    train, val = split(ase.io.read(shared / "train.xyz", ":"), 0.1, 0)
-    rng = np.random.default_rng(0)
-    binaries = [a for a in val if str(a.info.get("group", "")).endswith("_SS")]
-    base = [binaries[k] for k in rng.choice(len(binaries), min(args.cells, len(binaries)), replace=False)]
-    offsets = json.loads((HERE / "results" / "study" / "snap_validation.json").read_text())["offsets_eV"]
-    off = np.array([offsets[s] for s in ORDER])
-    e0_snap, _ = snap_predictions(base, shared)
-    e0_snap = e0_snap + element_counts(base) @ off
+    oracle = snap_oracle(args.distances, args.cells)
     lines = ["# Short cross-species contacts, SNAP as the oracle", "",
-             f"{len(base)} binary (*_SS) validation cells; in each, one atom and its nearest different-species "
+             f"{len(oracle['base'])} binary (*_SS) validation cells; in each, one atom and its nearest different-species "
              "neighbour pushed together along their bond. Errors vs SNAP: energy change on pushing (meV/atom), "
              "forces on the pushed cells (meV/A).", ""]
     header = "| potential | variant | " + " | ".join(f"dE {d:g} A | F {d:g} A" for d in args.distances) + " |"
     lines += [header, "|---|---|" + "---|---|" * len(args.distances)]
-    pushed = {d: pushed_pairs(base, d, np.random.default_rng(1)) for d in args.distances}
-    snap = {}
-    for d, cells in pushed.items():
-        e, f = snap_predictions(cells, shared)
-        snap[d] = (e + element_counts(cells) @ off, f)
-    n_atoms = np.array([len(a) for a in base], float)
     for spec in args.potentials:
         path = Path(spec)
         path = path / "best_validation.mtp" if path.is_dir() else path
-        for variant, pot in floor_variants(Potential.load(path, species=SPECIES), train).items():
-            e0 = np.array([pot.evaluate(a, forces=False)["energy"] for a in base])
-            cells_out = []
-            for d in args.distances:
-                res = [pot.evaluate(a) for a in pushed[d]]
-                de = ((np.array([r["energy"] for r in res]) - e0) - (snap[d][0] - e0_snap)) / n_atoms
-                df = np.concatenate([(r["forces"] - f).ravel() for r, f in zip(res, snap[d][1])])
-                cells_out.append(f"{np.sqrt(np.mean(de**2)) * 1e3:.1f} | {np.sqrt(np.mean(df**2)) * 1e3:.0f}")
-            lines.append(f"| {path.parent.name}/{path.name} | {variant} | " + " | ".join(cells_out) + " |")
+        for variant, pot in floor_variants(Potential.load(path, species=SPECIES), oracle["train"]).items():
+            scores = proxy_errors(pot, oracle)
+            lines.append(f"| {path.parent.name}/{path.name} | {variant} | " +
+                         " | ".join(f"{scores[d][0]:.1f} | {scores[d][1]:.0f}" for d in args.distances) + " |")
             print(lines[-1], flush=True)
     (HERE / "results" / "ood_snap_proxy.md").write_text("\n".join(lines) + "\n")
 

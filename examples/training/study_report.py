@@ -33,6 +33,8 @@ def kind_name(kind: str) -> str:
             return f"w_f {v[2:]}"
         if v.startswith("rs"):
             return f"up to {v[2:]} BFGS restarts"
+        if v.startswith("mix"):
+            return f"mixing rule {v[3:]}"
         return v
 
     return ", ".join([KIND_NAMES.get(base, base)] + [word(v) for v in variants])
@@ -49,6 +51,7 @@ def read_run(directory: Path) -> dict | None:
     level, (kind, seed) = int(directory.parent.name[1:]), directory.name.rsplit("_s", 1)
     val = [r for r in records if "validation_energy_rmse_meV_per_atom" in r]
     row = {"level": level, "kind": kind, "seed": int(seed), "directory": str(directory), "finished": report is not None,
+           "source": source_of(directory),
            "iterations": records[-1]["iteration"], "seconds": records[-1].get("seconds", float("nan")),
            "checks": [(r["iteration"], r.get("seconds", np.nan), r["validation_loss"], r["validation_energy_rmse_meV_per_atom"],
                        r["validation_force_rmse_meV_per_A"]) for r in val if "validation_loss" in r]}
@@ -60,6 +63,22 @@ def read_run(directory: Path) -> dict | None:
         best = min(val, key=lambda r: r.get("validation_loss", np.inf)) if "validation_loss" in val[-1] else val[-1]
         row.update(energy=best["validation_energy_rmse_meV_per_atom"], forces=best["validation_force_rmse_meV_per_A"])
     return row
+
+
+def source_of(directory: Path) -> str | None:
+    """The run (kind, without its seed) whose potential this run started from (its config's
+    model.init), if that is a run of the same level; R-MF's padded start counts as the MF's
+    first stage; None for a run from scratch."""
+    import yaml
+
+    config = directory / "config.yaml"
+    init = yaml.safe_load(config.read_text())["model"].get("init") if config.exists() else None
+    if not init:
+        return None
+    init = Path(init)
+    if init.name.startswith("rmf_init"):
+        return "mf"
+    return init.parent.name.rsplit("_s", 1)[0] if init.parent.parent.name == directory.parent.name else None
 
 
 def collect(out: Path, runs: str = "runs") -> list[dict]:
@@ -131,25 +150,82 @@ def convergence_table(rows) -> str:
     return "\n".join(lines)
 
 
-def predecessor(kind: str) -> str | None:
-    """The run a staged run started from (nbmotaw_study.py's PIPELINE): '<k>_floor_bal_fw0.003_cont'
-    <- '<k>_floor_bal_warm' <- '<k>' (MF's for TF, R-MF and MFRA); None for a run from scratch."""
-    base = kind.split("_")[0]
-    if kind.endswith("_cont"):
-        return f"{base}_floor_bal_warm"
-    if "_warm" in kind:
-        return "mf" if base in ("tf", "rmf", "mfra") else base
-    return None
+def predecessor(row) -> str | None:
+    """The run a staged run continued (its source_of), None for a run from scratch."""
+    return row.get("source")
+
+
+def chain_root(row, rows) -> dict:
+    """The run from scratch that a staged run's chain of stages started with."""
+    prev = [r for r in rows if r["kind"] == predecessor(row) and r["level"] == row["level"] and r["seed"] == row["seed"]]
+    return chain_root(prev[0], rows) if prev else row
+
+
+def mixing_of(kind: str) -> str:
+    """', mixing rule <lambda>' for runs with the mixing rule (nbmotaw_study.py --mixing), else ''."""
+    mix = [v[3:] for v in kind.split("_") if v.startswith("mix")]
+    return f", mixing rule {mix[0]}" if mix else ""
+
+
+def recipe_of(root_kind: str) -> str:
+    """What a chain of runs is, named by the run it started from (nbmotaw_study.py); the mixing
+    rule is a variant of each (mixing_of)."""
+    root_kind = "_".join(v for v in root_kind.split("_") if not v.startswith("mix"))
+    name = root_kind.split("_")[0]
+    if root_kind == name:
+        return "pipeline"        # PIPELINE: uniform weights, then balanced, then w_f 0.003
+    if root_kind == f"{name}_floor_bal":
+        return "recipe"          # RECIPE: w_f 0.01, then 0.003 with restarts, each until the rule
+    if root_kind == f"{name}_floor_bal_fw0.003":
+        return "one stage"
+    if root_kind.startswith(f"{name}_floor_bal_fw0.003_rs"):
+        return "one stage, BFGS restarts"
+    return kind_name(root_kind)
+
+
+RECIPE_STYLES = {"pipeline": dict(ls="--", lw=1.0), "recipe": dict(ls="-", lw=2.2), "one stage": dict(ls="-", lw=1.0),
+                 "one stage, BFGS restarts": dict(ls=":", lw=1.4)}
 
 
 def staged_offset(row, rows) -> tuple[float, int]:
     """(seconds, iterations) spent before this run by the stages it continues."""
-    prev = predecessor(row["kind"])
+    prev = predecessor(row)
     match = [r for r in rows if r["kind"] == prev and r["level"] == row["level"] and r["seed"] == row["seed"]]
     if prev is None or not match:
         return 0.0, 0
     t, it = staged_offset(match[0], rows)
     return t + match[0]["seconds"], it + match[0]["iterations"]
+
+
+def restarts_of(row) -> list[int]:
+    """The iterations at which the run's BFGS restarted (its saved optimizer state)."""
+    state = Path(row["directory"]) / "checkpoint_state.npz"
+    if not state.exists():
+        return []
+    with np.load(state) as z:
+        return [int(k) for k in z["restarts"]] if "restarts" in z.files else []
+
+
+def recipe_table(rows) -> str:
+    """Each model trained with nbmotaw_study.py's RECIPE, end to end: where each stage stopped and
+    why, the total iterations and wall minutes (training only; each stage also spends ~1.5 min
+    loading data), and the validation errors of the result."""
+    lines = ["| level | model | seed | stage 1: it. / min / stop | stage 2: it. / min / restarts at / stop | "
+             "total it. / min | E val | F val |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if predecessor(r) is None or recipe_of(chain_root(r, rows)["kind"]) != "recipe":
+            continue
+        first = chain_root(r, rows)
+
+        def stop(x):
+            return x.get("message", "running").split(" (")[0].split(":")[0] if x["finished"] else "running"
+
+        lines.append(f"| {r['level']} | {KIND_NAMES[r['kind'].split('_')[0]]}{mixing_of(r['kind'])} | {r['seed']} | "
+                     f"{first['iterations']} / {first['seconds'] / 60:.1f} / {stop(first)} | "
+                     f"{r['iterations']} / {r['seconds'] / 60:.1f} / {', '.join(map(str, restarts_of(r))) or '-'} / "
+                     f"{stop(r)} | {first['iterations'] + r['iterations']} / {(first['seconds'] + r['seconds']) / 60:.1f} | "
+                     f"{r.get('energy', float('nan')):.2f} | {r.get('forces', float('nan')):.1f} |")
+    return "\n".join(lines)
 
 
 def plot_time_to_accuracy(rows, path: Path, snap):
@@ -167,17 +243,12 @@ def plot_time_to_accuracy(rows, path: Path, snap):
         it, t, _, e, f = np.array(r["checks"]).T
         t0, it0 = staged_offset(r, rows)
         name = r["kind"].split("_")[0]
-        recipe = "staged" if predecessor(r["kind"]) or r["kind"] == name else "one stage"
-        label = f"{KIND_NAMES[name]} {recipe}" + (f" (seed {r['seed']})" if r["seed"] else "") + \
-            ("" if r["finished"] else " (running)")
-        if "_rs" in r["kind"]:
-            label = f"{KIND_NAMES[name]} one stage, BFGS restarts" + (f" (seed {r['seed']})" if r["seed"] else "")
-        elif r["kind"] != name and predecessor(r["kind"]) is None and r["kind"] != f"{name}_floor_bal_fw0.003":
-            label = f"l{r['level']} {kind_name(r['kind'])} s{r['seed']}"   # another variant: its full name
-        style = dict(color=KIND_COLORS[name], ls=":" if "_rs" in r["kind"] else "-" if recipe == "one stage" else "--",
-                     lw=1.8 if recipe == "one stage" else 1.0,
-                     label=label if predecessor(r["kind"]) is None or
-                     (r["kind"].endswith("_cont") and name not in ("base", "mf")) else None)
+        recipe = recipe_of(chain_root(r, rows)["kind"])
+        label = None
+        if predecessor(r) is None or predecessor(r).split("_")[0] != name:   # once per chain and kind
+            label = f"{KIND_NAMES[name]} {recipe}{mixing_of(r['kind'])}" + (f" (seed {r['seed']})" if r["seed"] else "") + \
+                (f" l{r['level']}" if r["level"] != 16 else "")
+        style = dict(color=KIND_COLORS[name], label=label, **RECIPE_STYLES.get(recipe, dict(ls="-.", lw=0.8)))
         for col, y in ((0, e), (1, f)):
             axes[0, col].plot((t + t0) / 60, y, **style)
             axes[1, col].plot(it + it0, y, **style)
@@ -191,9 +262,11 @@ def plot_time_to_accuracy(rows, path: Path, snap):
             ax.set_yscale("log")
             ax.grid(alpha=0.3)
     axes[0, 1].legend(fontsize=6)
-    fig.suptitle("solid: one stage from scratch with the final weights (balanced, w_f 0.003, floors);\ndashed: the staged "
-                 "pipeline (uniform weights, then balanced, then w_f 0.003), its stages chained; wall times as measured, on "
-                 "different days, kernels and loads: compare recipes by iterations (bottom)", fontsize=9)
+    fig.suptitle("thick: the recipe (w_f 0.01, then 0.003 with restarts, each until the rule; balanced, floors); "
+                 "thin: one stage with the final weights (dotted: with restarts);\ndashed: the pipeline behind the shipped "
+                 "potentials (uniform weights, then balanced, then w_f 0.003; TF, R-MF, MFRA from the MF's first stage).\n"
+                 "Stages chained; wall times as measured, on different days and loads: compare recipes by iterations "
+                 "(bottom)", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -266,7 +339,12 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
             "validation E (meV/atom) and F (meV/Å) of the iterate kept; the last column is where the run itself "
             "stopped (its budget, or the rule after its BFGS restarts: runs named _rs<n>). Wall times are those "
             "of the machine as it was (other jobs on it are noted in findings.md).", "",
-            convergence_table(rows), ""] + rank_scan_lines(out) + [
+            convergence_table(rows), "",
+            "## The recipe, end to end", "",
+            "`nbmotaw_study.py --recipe` (RECIPE): stage 1 from scratch with balanced group weights, radial floors "
+            "and w_f 0.01 until the stopping rule (0.1% over 10 checks) or 1500 iterations; stage 2 continues with "
+            "w_f 0.003 until the rule fires after up to 2 BFGS restarts, or 1500 iterations.", "",
+            recipe_table(rows), ""] + rank_scan_lines(out) + [
             "", "![errors vs level](plots/errors_vs_level.png)", "",
             "## Runs", "", "| run | finished | iterations | time (s) | E | F | stop |", "|---|---|---|---|---|---|---|"]
     for r in rows:

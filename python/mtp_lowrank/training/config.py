@@ -42,7 +42,7 @@ SCHEMA = {
              "stress_weight": (0.0, (float, int), NONNEG), "energy_per_atom": (True, bool),
              "stress": ("virial_per_atom", ["virial_per_atom", "stress", "virial"]),
              "config_weight_key": ("weight", str), "group_weights": (None, dict),
-             "radial_smoothness": (0.0, (float, int), NONNEG)},
+             "radial_smoothness": (0.0, (float, int), NONNEG), "radial_mixing": (0.0, (float, int), NONNEG)},
     "optimizer": {"method": ("bfgs", ["bfgs", "rmf", "mfra"]), "max_iter": (1000, int, NONNEG),
                   "gtol": (1e-8, (float, int), NONNEG), "rel_decrease": (1e-9, (float, int), NONNEG),
                   "patience": (20, int, POSITIVE), "mu": (1e-3, (float, int), OPEN_UNIT),
@@ -74,8 +74,10 @@ HELP = {
     "model.seed": "seed of the random initial radial coefficients",
     "model.ensemble": "train this many models with seeds seed, seed+1, ... and report mean +- std",
     "model.radial_floor": "'data' (default): below the shortest distance of each species pair in the training data "
-                          "(minus radial_floor_margin) radial functions continue linearly; or an N_T x N_T list (A); "
-                          "null: MLIP's polynomial extrapolation",
+                          "(minus radial_floor_margin) radial functions continue linearly; 'mixed': the same for like "
+                          "pairs, while a cross pair's floor is the larger of its two species' floors (below its own "
+                          "data, loss.radial_mixing shapes it); or an N_T x N_T list (A); null: MLIP's polynomial "
+                          "extrapolation",
     "model.core": "zbl: a fixed ZBL repulsive core well below each pair's radial floor (else min_dist), switched on "
                   "smoothly over core_width; it changes nothing on the training data; null: none",
     "model.core_width": "A over which the core switches on (full ZBL below its outer end minus core_width)",
@@ -91,6 +93,9 @@ HELP = {
     "loss.group_weights": "{group or glob pattern: weight}: multiplies the weight of every configuration whose "
                           "atoms.info['group'] matches (first matching pattern; others keep 1), e.g. {'*_Surface': 10}",
     "loss.radial_smoothness": "lambda of the curvature penalty on the radial functions (tames them where no data is); 0: off",
+    "loss.radial_mixing": "lambda of the mixing rule: below the shortest distance of a cross-species pair in the data, its "
+                          "radial functions are drawn to the mean of its two species' own (acts with model.radial_floor: "
+                          "mixed); 0: off",
     "optimizer.method": "bfgs (base, MF, TF), rmf (Riemannian BFGS, fixed rank) or mfra (rank augmentation)",
     "optimizer.max_iter": "iterations",
     "optimizer.gtol": "stop when the gradient norm falls below this",
@@ -200,8 +205,11 @@ def validate(raw: dict) -> dict:
             check_species_list(species)
         except ValueError as e:
             raise ConfigError(f"'data.species': {e}") from None
-    if isinstance(m["radial_floor"], str) and m["radial_floor"] != "data":
-        raise ConfigError(f"'model.radial_floor' must be 'data', a list of lists or null; got {m['radial_floor']!r}")
+    if isinstance(m["radial_floor"], str) and m["radial_floor"] not in ("data", "mixed"):
+        raise ConfigError(f"'model.radial_floor' must be 'data', 'mixed', a list of lists or null; got {m['radial_floor']!r}")
+    if m["radial_floor"] == "mixed" and not lo["radial_mixing"]:
+        raise ConfigError("'model.radial_floor: mixed' needs 'loss.radial_mixing' above 0: without the mixing rule the "
+                          "cross-pair radial functions below the data are unconstrained polynomials")
     iso = cfg["data"]["isolated_atom_energies"]
     for name, value in (iso or {}).items():
         if not isinstance(value, (float, int)) or isinstance(value, bool):

@@ -65,9 +65,11 @@ class Loss:
 
     def __init__(self, template: Potential, images, energy_weight=1.0, force_weight=0.01,
                  stress_weight=0.0, energy_per_atom=True, stress="virial_per_atom",
-                 config_weights=None, n_threads=0, comm=None, freeze_species=False, radial_smoothness=0.0):
+                 config_weights=None, n_threads=0, comm=None, freeze_species=False, radial_smoothness=0.0,
+                 penalties=()):
         """radial_smoothness: strength lambda of the curvature penalty on the radial functions
-        (regularization.py); 0: none."""
+        (regularization.py); 0: none. penalties: more terms of the loss that depend on the
+        parameters alone, each with add_to(potential, out, gradient) (e.g. RadialMixing)."""
         if stress not in STRESS_MODES:
             raise ValueError(f"stress must be one of {STRESS_MODES}, got {stress!r}")
         self.template = template
@@ -75,6 +77,7 @@ class Loss:
         if radial_smoothness < 0:
             raise ValueError(f"radial_smoothness must be >= 0, got {radial_smoothness}")
         self.smoothness = RadialSmoothness.for_potential(radial_smoothness, template) if radial_smoothness else None
+        self.penalties = ([self.smoothness] if self.smoothness else []) + list(penalties)
         # species_coeffs held fixed (e.g. at isolated-atom energies): their gradient is zero, so
         # BFGS-type methods started from the identity never move them
         self.freeze_species = freeze_species
@@ -128,8 +131,9 @@ class Loss:
         (energy_error, force_sq, virial_sq, loss_terms; over all configurations, or over
         `subset`, a list of configuration indices, in that order)."""
         out = self._evaluate(potential, gradient, subset)
-        if self.smoothness is not None and subset is None:   # once, after the sum over ranks
-            self.smoothness.add_to(potential, out, gradient)
+        if subset is None:   # once, after the sum over ranks
+            for penalty in self.penalties:
+                penalty.add_to(potential, out, gradient)
         if gradient and self.freeze_species:
             out["grad"][: potential.n_species] = 0.0
         self._remember(potential, out, subset)

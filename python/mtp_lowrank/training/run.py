@@ -18,6 +18,7 @@ from ..factorization import check_mf_rank
 from .data import config_weights, load_images, select_images, shortest_pair_distances, split
 from .distributed import is_root, world
 from .loss import Loss
+from .regularization import RadialMixing
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
@@ -184,13 +185,17 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
 def radial_floors(m: dict, pot: Potential, train, species) -> np.ndarray:
     """model.radial_floor: a given N_T x N_T table, or 'data': each pair's shortest distance in
     the training data minus the margin; a pair the data never brings within the cutoff takes
-    the mean of its two species' own floors; no floor below min_dist."""
-    if m["radial_floor"] != "data":
+    the mean of its two species' own floors; no floor below min_dist. 'mixed': like 'data' for
+    like pairs; a cross pair's floor is the larger of its two species' floors, if that is below
+    its own (loss.radial_mixing shapes its radial functions in between)."""
+    if m["radial_floor"] not in ("data", "mixed"):
         return np.asarray(m["radial_floor"], dtype=float)
     floor = shortest_pair_distances(train, species, pot.max_dist) - m["radial_floor_margin"]
     own = np.diag(floor).copy()
     unseen = ~np.isfinite(floor)
     floor[unseen] = 0.5 * (own[:, None] + own[None, :])[unseen]
+    if m["radial_floor"] == "mixed":
+        floor = np.minimum(floor, np.maximum(own[:, None], own[None, :]))
     floor[~np.isfinite(floor)] = pot.min_dist
     return np.clip(floor, pot.min_dist, None)
 
@@ -250,12 +255,17 @@ class MetricsLog:
 def training_loss(lo: dict, pot: Potential, images, threads: int, comm=None, freeze_species: bool = False,
                   where: str = "training data", penalty: bool = True) -> Loss:
     """The loss the loss section `lo` defines over `images`, for potentials shaped like `pot`:
-    run_training's training loss, and with penalty=False (no radial smoothness term) its
-    validation loss; scripts reuse it, e.g. on a subset of the data."""
+    run_training's training loss, and with penalty=False (no radial smoothness or mixing term)
+    its validation loss; scripts reuse it, e.g. on a subset of the data. The mixing rule acts
+    between pot's floors and the shortest distances of `images` (on every MPI rank: all of them)."""
+    penalties = []
+    if penalty and lo["radial_mixing"]:
+        data_floor = shortest_pair_distances(images, pot.species, pot.max_dist)
+        penalties.append(RadialMixing.for_potential(lo["radial_mixing"], pot, data_floor))
     return Loss(pot, images, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
                 n_threads=threads, comm=comm, freeze_species=freeze_species,
-                radial_smoothness=lo["radial_smoothness"] if penalty else 0.0,
+                radial_smoothness=lo["radial_smoothness"] if penalty else 0.0, penalties=penalties,
                 config_weights=config_weights(images, lo["config_weight_key"], lo["group_weights"], where))
 
 
