@@ -13,6 +13,17 @@ from conftest import random_potential
 from test_training_optimize import labelled
 
 
+def assert_radial_gradient_matches_finite_differences(loss, x, g, n_lin):
+    """g matches central differences of loss at x in 6 random radial parameters (after n_lin)."""
+    rng = np.random.default_rng(0)
+    for k in rng.choice(np.arange(n_lin, len(x)), 6, replace=False):
+        h = 1e-6 * max(1.0, abs(x[k]))
+        e = np.zeros_like(x)
+        e[k] = h
+        fd = (loss(x + e)[0] - loss(x - e)[0]) / (2 * h)
+        assert fd == pytest.approx(g[k], rel=1e-5, abs=1e-6 * np.abs(g).max())
+
+
 def test_curvature_matrix_is_the_integral_of_second_derivatives():
     lo, hi, nb, sc = 1.8, 4.6, 6, 1.3
     k = curvature_matrix(lo, hi, nb, sc)
@@ -34,14 +45,7 @@ def test_penalised_loss_gradient_matches_finite_differences(fmt):
     x = pot.parameter_vector()
     f, g = loss(x)
     assert f > plain(x)[0]
-    n_lin = pot.n_species + pot.n_basis_functions
-    rng = np.random.default_rng(0)
-    for k in rng.choice(np.arange(n_lin, len(x)), 6, replace=False):
-        h = 1e-6 * max(1.0, abs(x[k]))
-        e = np.zeros_like(x)
-        e[k] = h
-        fd = (loss(x + e)[0] - loss(x - e)[0]) / (2 * h)
-        assert fd == pytest.approx(g[k], rel=1e-5, abs=1e-6 * np.abs(g).max())
+    assert_radial_gradient_matches_finite_differences(loss, x, g, pot.n_species + pot.n_basis_functions)
 
 
 def test_penalty_is_the_curvature_of_the_radial_functions():
@@ -134,14 +138,7 @@ def test_mixing_loss_gradient_matches_finite_differences(fmt):
     x = pot.parameter_vector()
     f, g = loss(x)
     assert f > Loss(pot, images)(x)[0]
-    n_lin = pot.n_species + pot.n_basis_functions
-    rng = np.random.default_rng(0)
-    for k in rng.choice(np.arange(n_lin, len(x)), 6, replace=False):
-        h = 1e-6 * max(1.0, abs(x[k]))
-        e = np.zeros_like(x)
-        e[k] = h
-        fd = (loss(x + e)[0] - loss(x - e)[0]) / (2 * h)
-        assert fd == pytest.approx(g[k], rel=1e-5, abs=1e-6 * np.abs(g).max())
+    assert_radial_gradient_matches_finite_differences(loss, x, g, pot.n_species + pot.n_basis_functions)
 
 
 def test_mixing_rule_carries_the_like_pairs_short_range_over_to_the_cross_pairs():

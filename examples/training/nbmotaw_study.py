@@ -56,7 +56,7 @@ def base_config(args) -> dict:
                   "seed": 0, "radial_floor": args.radial_floor},
         "loss": {"energy_weight": 1.0, "force_weight": args.force_weight, "stress_weight": 0.0,
                  "group_weights": BALANCED if getattr(args, "weights", "paper") == "balanced" else None,
-                 "radial_mixing": getattr(args, "mixing", 0.0)},
+                 "radial_mixing": getattr(args, "mixing", None) or 0.0},
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
                       "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel,
                       "restarts": getattr(args, "restarts", 0)},
@@ -69,12 +69,14 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
     cfg = base_config(args)
     cfg["model"].update(level=level, seed=seed)
     cfg["loss"]["radial_smoothness"] = args.smoothness
-    if getattr(args, "mixing", 0.0):   # the mixing rule acts between mixed floors and the data
+    if getattr(args, "mixing", None):   # the mixing rule acts between mixed floors and the data
         cfg["model"]["radial_floor"] = "mixed"
     if args.split != "standard":   # out-of-domain study: train and validate on the kept cells only
         cfg["data"]["select"] = ood_split(args, out)["kept"]
     apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every)
     m, opt = cfg["model"], cfg["optimizer"]
+    if kind == "rmf":   # Riemannian BFGS has no restarts (optimizer.restarts is BFGS's)
+        opt["restarts"] = 0
     if kind == "ft":  # compress the converged base of the same seed, then train in compressed form
         m["init"] = str(run_dir(out, level, "base", seed, args) / "potential.mtp")
     if getattr(args, "init_run", None):   # continue from another run of the study (e.g. with other weights)
@@ -143,7 +145,7 @@ def padded_for_rmf(path: Path, dest: Path, seed: int, rank: int = 6) -> Path:
 
 def mix_suffix(args) -> str:
     """'_mix<lambda>' for runs with the mixing rule (--mixing), else ''."""
-    mixing = getattr(args, "mixing", 0.0)
+    mixing = getattr(args, "mixing", None)
     return f"_mix{mixing:g}" if mixing else ""
 
 
@@ -253,14 +255,17 @@ PIPELINE = [
 # --recipe: the recommended way to train one level-16 model from scratch, converged by the
 # validation rule in every stage (0.1% over 10 checks of 20 iterations) within its budget:
 # forces first, then energies emphasised with BFGS restarts (where the rule first fires on a
-# BFGS stall; findings.md section 4). Both stages use the balanced group weights and floors.
+# BFGS stall; findings.md section 4). Both stages use the balanced group weights and the
+# mixing rule with mixed floors (short cross-species contacts, findings.md section 5).
+RECIPE_MIXING = 0.1   # the recipe's loss.radial_mixing (findings.md section 5), unless --mixing says otherwise
 RECIPE = [
-    ("forces first (balanced weights, floors, w_f 0.01), from scratch, until the rule",
-     {"weights": "balanced", "warm_start": False, "radial_floor": "data", "force_weight": 0.01, "restarts": 0},
+    ("forces first (balanced weights, mixing rule, w_f 0.01), from scratch, until the rule",
+     {"weights": "balanced", "warm_start": False, "radial_floor": "data", "mixing": RECIPE_MIXING,
+      "force_weight": 0.01, "restarts": 0},
      {"base": 1500, "mf": 1500, "tf": 1500, "rmf": 1500, "mfra": 1500}),
     ("energies emphasised (w_f 0.003), continued, until the rule after up to 2 BFGS restarts",
-     {"weights": "balanced", "warm_start": False, "radial_floor": "data", "force_weight": 0.003, "restarts": 2,
-      "init_run": "{kind}_floor{mix}_bal_s{seed}"},
+     {"weights": "balanced", "warm_start": False, "radial_floor": "data", "mixing": RECIPE_MIXING,
+      "force_weight": 0.003, "restarts": 2, "init_run": "{kind}_floor{mix}_bal_s{seed}"},
      {"base": 1500, "mf": 1500, "tf": 1500, "rmf": 1500, "mfra": 1500}),
 ]
 
@@ -269,16 +274,17 @@ def run_stages(args, out: Path, stages) -> None:
     """The stages of `stages` (PIPELINE or RECIPE) in order for each model of --levels, --kinds
     and --seeds in turn (plan order, so each model is finished before the next starts; TF, R-MF
     and MFRA warm-start from the MF, FT from the base), resuming what was started. A kind that a
-    stage's budget omits skips that stage. R-MF gets no BFGS restarts (its optimizer is not BFGS)."""
+    stage's budget omits skips that stage; --max-iter caps every stage's budget."""
     for level, kind, seed in plan(args, out):
         for title, options, budget in stages:
             if kind not in budget:
                 continue
+            if "mixing" in options and args.mixing is not None:   # --mixing overrides the recipe's
+                options = dict(options, mixing=args.mixing)
             print(f"== l{level} {kind} seed {seed}, stage: {title}", flush=True)
-            opts = dict(options, max_iter=budget[kind], resume=True)
-            if kind == "rmf":
-                opts["restarts"] = 0
-            run_one(argparse.Namespace(**dict(vars(args), **opts)), out, level, kind, seed)
+            max_iter = min(budget[kind], args.max_iter)   # --max-iter caps every stage
+            run_one(argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter, resume=True)), out, level, kind,
+                    seed)
 
 
 def run_pipeline(args, out: Path) -> None:
@@ -318,8 +324,9 @@ def main():
     ap.add_argument("--split", default="standard", choices=("standard",) + OOD_SPLITS,
                     help="standard: 10%% of all cells held out; short/surfaces: out-of-domain studies (runs_<split>/)")
     ap.add_argument("--smoothness", type=float, default=0.0, help="loss.radial_smoothness of the runs (_sm<value>)")
-    ap.add_argument("--mixing", type=float, default=0.0,
-                    help="loss.radial_mixing of the runs, with model.radial_floor: mixed (_mix<value>; needs floors)")
+    ap.add_argument("--mixing", type=float, default=None,
+                    help="loss.radial_mixing of the runs, with model.radial_floor: mixed (_mix<value>); default: off, "
+                         "but %g with --recipe (0: the recipe without it)" % RECIPE_MIXING)
     ap.add_argument("--radial-floor", default=None, choices=(None, "data"),
                     help="model.radial_floor of the runs (the seed-0 runs of 2026-11-23 started without floors)")
     ap.add_argument("--weights", default="paper", choices=("paper", "balanced"),

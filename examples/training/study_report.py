@@ -343,7 +343,9 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
             "## The recipe, end to end", "",
             "`nbmotaw_study.py --recipe` (RECIPE): stage 1 from scratch with balanced group weights, radial floors "
             "and w_f 0.01 until the stopping rule (0.1% over 10 checks) or 1500 iterations; stage 2 continues with "
-            "w_f 0.003 until the rule fires after up to 2 BFGS restarts, or 1500 iterations.", "",
+            "w_f 0.003 until the rule fires after up to 2 BFGS restarts, or 1500 iterations. Both stages with the "
+            "mixing rule (loss.radial_mixing 0.1, mixed floors) by default; rows without it ran with `--mixing 0`. "
+            "Minutes are training time (each stage also spends 1-2 min loading data and fitting floors).", "",
             recipe_table(rows), ""] + rank_scan_lines(out) + [
             "", "![errors vs level](plots/errors_vs_level.png)", "",
             "## Runs", "", "| run | finished | iterations | time (s) | E | F | stop |", "|---|---|---|---|---|---|---|"]

@@ -76,8 +76,29 @@ def gram_matrix(lo: float, hi: float, min_dist: float, max_dist: float, n_basis:
     return _integral_of_products(polys, lo, hi)
 
 
-class RadialSmoothness:
+class RadialPenalty:
+    """A penalty P(C) on the radial coefficients C (N_T, N_T, N_f, N_b): subclasses give
+    value_and_grad(C) -> (P, dP/dC) and the name under which a loss evaluation reports P."""
+
+    name = "penalty"
+
+    def value_and_grad(self, c: np.ndarray) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def add_to(self, potential, out: dict, gradient: bool) -> None:
+        """Add P to a loss evaluation `out` (and its gradient, in the stored parameters)."""
+        value, d_c = self.value_and_grad(potential.radial_coeffs)
+        out["loss"] += value
+        out[self.name] = value
+        if gradient:
+            n_lin = potential.n_species + potential.n_basis_functions
+            out["grad"][n_lin:] += potential._core.radial_pullback(d_c)
+
+
+class RadialSmoothness(RadialPenalty):
     """P(C) and dP/dC for one radial basis (min_dist, max_dist, N_b, scaling)."""
+
+    name = "smoothness_penalty"
 
     def __init__(self, strength: float, min_dist: float, max_dist: float, n_basis: int, scaling: float = 1.0):
         self.strength = float(strength)
@@ -92,19 +113,13 @@ class RadialSmoothness:
         kc = c @ self.k
         return self.strength * float(np.sum(c * kc)), 2.0 * self.strength * kc
 
-    def add_to(self, potential, out: dict, gradient: bool) -> None:
-        """Add P to a loss evaluation `out` (and its gradient, in the stored parameters)."""
-        value, d_c = self.value_and_grad(potential.radial_coeffs)
-        out["loss"] += value
-        out["smoothness_penalty"] = value
-        if gradient:
-            n_lin = potential.n_species + potential.n_basis_functions
-            out["grad"][n_lin:] += potential._core.radial_pullback(d_c)
 
 
-class RadialMixing:
+class RadialMixing(RadialPenalty):
     """P(C) and dP/dC of the mixing rule (module docstring) for one radial basis, given per pair
     where the model's radial functions stop (lo, the floors) and where the data starts (hi)."""
+
+    name = "mixing_penalty"
 
     def __init__(self, strength: float, lo: np.ndarray, hi: np.ndarray, min_dist: float, max_dist: float,
                  n_basis: int, scaling: float = 1.0):
@@ -143,12 +158,3 @@ class RadialMixing:
         idx = np.arange(c.shape[0])
         grad[idx, idx] -= pull
         return self.strength * float(np.sum(d * gd)), grad
-
-    def add_to(self, potential, out: dict, gradient: bool) -> None:
-        """Add P to a loss evaluation `out` (and its gradient, in the stored parameters)."""
-        value, d_c = self.value_and_grad(potential.radial_coeffs)
-        out["loss"] += value
-        out["mixing_penalty"] = value
-        if gradient:
-            n_lin = potential.n_species + potential.n_basis_functions
-            out["grad"][n_lin:] += potential._core.radial_pullback(d_c)

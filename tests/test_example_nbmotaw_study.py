@@ -1,0 +1,74 @@
+"""The Nb-Mo-Ta-W study script (examples/training/nbmotaw_study.py) at toy size, as a user runs
+it: the recipe's two stages chained (the second starts from the first's potential, with the
+mixing rule and mixed floors when asked), the report's recipe table, and --continue as a no-op.
+Toy data: random cells labelled by a random level-6 MTP, in the study's groups."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import random_atoms
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "examples" / "training" / "nbmotaw_study.py"
+SPECIES = ["Nb", "Mo", "Ta", "W"]
+
+
+def toy_data(path: Path) -> Path:
+    """24 labelled cells of Nb, Mo, Ta and W in the groups the balanced weights name."""
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from mtp_lowrank import Potential
+
+    teacher = Potential.from_level(6, SPECIES, min_dist=2.0, max_dist=5.0, seed=3)
+    rng = np.random.default_rng(0)
+    teacher = teacher.replace(species_coeffs=rng.normal(size=4), moment_coeffs=0.05 * rng.normal(size=teacher.n_basis_functions))
+    images = []
+    for k in range(24):
+        a = random_atoms(rng, n_atoms=6, n_species=2, min_sep=2.1, volume_per_atom=16.0)
+        a.set_chemical_symbols([SPECIES[k % 4] if z == a.numbers[0] else SPECIES[(k + 1) % 4] for z in a.numbers])
+        res = teacher.evaluate(a)
+        a.calc = SinglePointCalculator(a, energy=res["energy"], forces=res["forces"])
+        a.info["group"] = ("Nb_Surface", "Mo_Elastic", "Ta_AIMD", "NbW_SS")[k % 4]
+        images.append(a)
+    ase.io.write(path, images, format="extxyz")
+    return path
+
+
+def run(*args, cwd=None):
+    proc = subprocess.run([sys.executable, str(STUDY), *map(str, args)], capture_output=True, text=True, timeout=600,
+                          cwd=cwd)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tmp_path):
+    data = toy_data(tmp_path / "toy.xyz")
+    out = tmp_path / "study"
+    common = ["--recipe", "--kinds", "mf", "--levels", "6", "--max-iter", "25", "--threads", "1", "--data", data,
+              "--out", out]   # the recipe's mixing rule (0.1) by default
+    run(*common)
+    first, second = out / "runs" / "l6" / "mf_floor_mix0.1_bal_s0", out / "runs" / "l6" / "mf_floor_mix0.1_bal_fw0.003_rs2_cont_s0"
+    cfg1, cfg2 = (yaml.safe_load((d / "config.yaml").read_text()) for d in (first, second))
+    assert cfg1["model"]["init"] is None and cfg1["loss"]["force_weight"] == 0.01 and cfg1["optimizer"]["restarts"] == 0
+    assert Path(cfg2["model"]["init"]) == first / "potential.mtp" and cfg2["optimizer"]["linear_init"] is False
+    assert cfg2["loss"]["force_weight"] == 0.003 and cfg2["optimizer"]["restarts"] == 2
+    for cfg in (cfg1, cfg2):
+        assert cfg["model"]["radial_floor"] == "mixed" and cfg["loss"]["radial_mixing"] == 0.1
+        assert cfg["loss"]["group_weights"]["*_Surface"] == 10.0
+    for d in (first, second):
+        assert (d / "report.json").exists()
+    report = (out / "report.md").read_text()
+    row = [line for line in report.splitlines() if line.startswith("| 6 | MF, mixing rule 0.1 | 0 |")]
+    assert len(row) == 1 and "25 / " in row[0] and "50 / " in row[0], report   # both stages, chained
+    stamp = (second / "report.json").stat().st_mtime
+    stdout = run(*common, "--continue")
+    assert "start in" not in stdout and "continue in" not in stdout
+    assert (second / "report.json").stat().st_mtime == stamp
