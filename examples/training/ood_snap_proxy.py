@@ -49,10 +49,13 @@ def pushed_pairs(cells, distance: float, rng):
     return out
 
 
-def floor_variants(pot, train):
+def floor_variants(pot, train, data=None):
+    """pot with each floor variant (module docstring); data: the 'data' floors of train, if
+    already computed (they cost a neighbour list over every training cell)."""
     from mtp_lowrank.training.run import radial_floors
 
-    data = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, pot, train, SPECIES)
+    if data is None:
+        data = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, pot, train, SPECIES)
     own = np.diag(data)
     like = np.where(np.eye(4, dtype=bool), data, 0.5 * (own[:, None] + own[None, :]))
     return {"as stored": pot, "no floors": pot.with_radial_floor([]), "floors: data": pot.with_radial_floor(data),

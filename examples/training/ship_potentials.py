@@ -48,14 +48,14 @@ def iteration_of(run: Path) -> int:
     return last
 
 
-def closest_floors(pot, oracle, train):
+def closest_floors(pot, oracle, train, data_floors):
     """(variant, potential, proxy errors) of the floor variant closest to SNAP at 2.2 A: the
     floors the run trained with, or cross-pair floors lowered to the mean of the two species'
     own (ood_snap_proxy.floor_variants 'floors: like'). Both leave every training cell alone
     (the floors differ only below the cross pairs' shortest distance in the data)."""
     from ood_snap_proxy import floor_variants, proxy_errors
 
-    variants = floor_variants(pot, train)
+    variants = floor_variants(pot, train, data_floors)
     options = [("as trained", pot), ("like-pair floors for cross pairs", variants["floors: like"])]
     scored = [(name, p, proxy_errors(p, oracle)) for name, p in options]
     return min(scored, key=lambda v: v[2][2.2][0])
@@ -86,9 +86,9 @@ def main():
         scored = []
         for run, path in candidates(HERE / "results" / "study" / "runs" / "l16", kind):
             pot = Potential.load(path, species=SPECIES)
+            if floors is None:   # the training split's floors, once
+                floors = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, pot, train, SPECIES)
             if pot.radial_floor is None:
-                if floors is None:
-                    floors = radial_floors({"radial_floor": "data", "radial_floor_margin": 0.0}, pot, train, SPECIES)
                 pot = pot.with_radial_floor(floors)
             e = errors(pot, val)
             score = max(e["all"]["energy_meV_per_atom"]["rmse"] / e_snap, e["all"]["forces_meV_per_A"]["rmse"] / f_snap)
@@ -100,22 +100,22 @@ def main():
             continue
         oracle = oracle or snap_oracle(PUSHED)
         eligible = [c for c in scored if c[0] <= 1.0]
-        proxies, floors_used = {}, {}
+        proxies, floors_used = {}, {}   # per run: its proxy errors, (floor variant, potential with them)
         for c in eligible or [min(scored, key=lambda c: c[0])]:
-            variant, pot_v, proxies[c[1]] = closest_floors(c[3], oracle, train)
-            floors_used[c[1]] = variant
+            variant, pot_v, proxies[c[1]] = closest_floors(c[3], oracle, train, floors)
+            floors_used[c[1]] = (variant, pot_v)
             print(f"{kind}: {c[1].name} ({variant}) vs SNAP at 2.2 A: dE {proxies[c[1]][2.2][0]:.1f} meV/atom", flush=True)
         score, run, path, pot, e = min(eligible, key=lambda c: proxies[c[1]][2.2][0]) if eligible else \
             min(scored, key=lambda c: c[0])
-        if floors_used[run] != "as trained":   # other floors below the data: validation errors re-measured
-            pot = closest_floors(pot, oracle, train)[1]
+        if floors_used[run][0] != "as trained":   # other floors below the data: validation errors re-measured
+            pot = floors_used[run][1]
             e = errors(pot, val)
         pot.save(out / f"{kind}.mtp", mlip_compatible=False)
         shipped[kind] = {"run": str(run.relative_to(HERE)), "file": path.name, "iteration": iteration_of(run),
                          "finished": (run / "report.json").exists(), "radial_parameters": pot.parameter_count("radial"),
                          "energy_meV_per_atom": e["all"]["energy_meV_per_atom"]["rmse"],
                          "forces_meV_per_A": e["all"]["forces_meV_per_A"]["rmse"],
-                         "pushed": {f"{d:g}": list(v) for d, v in proxies[run].items()}, "floors": floors_used[run],
+                         "pushed": {f"{d:g}": list(v) for d, v in proxies[run].items()}, "floors": floors_used[run][0],
                          "groups": {g: v["energy_meV_per_atom"]["rmse"] for g, v in e["groups"].items()}}
     shipped_file.write_text(json.dumps(shipped, indent=1))
     write_readme(out, shipped, snap)
