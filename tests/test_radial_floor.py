@@ -146,7 +146,7 @@ def test_training_with_floors_from_the_data(tmp_path, capsys):
         main(["train", str(cfg), "--overwrite", "--set", "model.radial_floor=sometimes"])
 
 
-def test_mixed_floors_and_the_mixing_rule_in_a_training_run(tmp_path, capsys):
+def test_mixed_floors_and_the_mixing_rule_in_a_training_run(tmp_path, capsys, monkeypatch):
     """model.radial_floor: mixed puts each cross pair's floor at the larger of its species' own
     floors (below its data); the run's loss then carries the mixing penalty; mixed floors
     without the rule are refused (the cross polynomials would be unconstrained below the data)."""
@@ -156,8 +156,13 @@ def test_mixed_floors_and_the_mixing_rule_in_a_training_run(tmp_path, capsys):
 
     from test_cli import _write_config
 
+    import mtp_lowrank.training.run as run
+
+    searches = []   # the floors and the rule share one search of the training data
+    monkeypatch.setattr(run, "shortest_pair_distances", lambda *a: searches.append(a) or shortest_pair_distances(*a))
     cfg = _write_config(tmp_path)
     main(["train", str(cfg), "--set", "model.radial_floor=mixed", "loss.radial_mixing=0.01", "optimizer.max_iter=3"])
+    assert len(searches) == 1
     pot = Potential.load(tmp_path / "run" / "potential.mtp")
     train, _ = split(load_images(tmp_path / "train.xyz"), 0.25, 0)
     data = np.maximum(shortest_pair_distances(train, ["Li", "Na"], 4.6), pot.min_dist)

@@ -5,6 +5,7 @@ and on Ctrl-C, and writes the final potential and an error report."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import time
@@ -150,8 +151,9 @@ def resume_point(resume: str, cfg: dict, species, log):
     return pot, state
 
 
-def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
-    """A new model as the model section says, linear parameters fitted as the optimizer says."""
+def initial_potential(cfg: dict, species, iso, train, comm, shortest=None) -> Potential:
+    """A new model as the model section says, linear parameters fitted as the optimizer says.
+    `shortest(cutoff)`: the training data's shortest pair distances (default: computed here)."""
     m, opt, lo = cfg["model"], cfg["optimizer"], cfg["loss"]
     if m["init"]:
         pot = Potential.load(m["init"], species=species)
@@ -159,7 +161,7 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
         pot = Potential.from_level(m["level"], species, min_dist=m["min_dist"], max_dist=m["max_dist"],
                                    radial_basis_size=m["radial_basis_size"], seed=m["seed"])
     if m["radial_floor"] is not None:
-        pot = pot.with_radial_floor(radial_floors(m, pot, train, species))
+        pot = pot.with_radial_floor(radial_floors(m, pot, train, species, shortest))
     if m["core"]:
         n = pot.n_species
         outer = pot.radial_floor if pot.radial_floor is not None else np.full((n, n), pot.min_dist)
@@ -182,15 +184,17 @@ def initial_potential(cfg: dict, species, iso, train, comm) -> Potential:
     return pot
 
 
-def radial_floors(m: dict, pot: Potential, train, species) -> np.ndarray:
+def radial_floors(m: dict, pot: Potential, train, species, shortest=None) -> np.ndarray:
     """model.radial_floor: a given N_T x N_T table, or 'data': each pair's shortest distance in
     the training data minus the margin; a pair the data never brings within the cutoff takes
     the mean of its two species' own floors; no floor below min_dist. 'mixed': like 'data' for
     like pairs; a cross pair's floor is the larger of its two species' floors, if that is below
-    its own (loss.radial_mixing shapes its radial functions in between)."""
+    its own (loss.radial_mixing shapes its radial functions in between). `shortest(cutoff)`, if
+    given, returns train's shortest pair distances (shortest_pair_distances) without a new search."""
     if m["radial_floor"] not in ("data", "mixed"):
         return np.asarray(m["radial_floor"], dtype=float)
-    floor = shortest_pair_distances(train, species, pot.max_dist) - m["radial_floor_margin"]
+    data = shortest(pot.max_dist) if shortest else shortest_pair_distances(train, species, pot.max_dist)
+    floor = data - m["radial_floor_margin"]
     own = np.diag(floor).copy()
     unseen = ~np.isfinite(floor)
     floor[unseen] = 0.5 * (own[:, None] + own[None, :])[unseen]
@@ -253,14 +257,16 @@ class MetricsLog:
 
 
 def training_loss(lo: dict, pot: Potential, images, threads: int, comm=None, freeze_species: bool = False,
-                  where: str = "training data", penalty: bool = True) -> Loss:
+                  where: str = "training data", penalty: bool = True, shortest=None) -> Loss:
     """The loss the loss section `lo` defines over `images`, for potentials shaped like `pot`:
     run_training's training loss, and with penalty=False (no radial smoothness or mixing term)
     its validation loss; scripts reuse it, e.g. on a subset of the data. The mixing rule acts
-    between pot's floors and the shortest distances of `images` (on every MPI rank: all of them)."""
+    between pot's floors and the shortest distances of `images` (on every MPI rank: all of them;
+    `shortest(cutoff)` returns them if given)."""
     penalties = []
     if penalty and lo["radial_mixing"]:
-        data_floor = shortest_pair_distances(images, pot.species, pot.max_dist)
+        data_floor = (shortest(pot.max_dist) if shortest
+                      else shortest_pair_distances(images, pot.species, pot.max_dist))
         penalties.append(RadialMixing.for_potential(lo["radial_mixing"], pot, data_floor))
     return Loss(pot, images, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
@@ -439,11 +445,13 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
     check_directory(out, overwrite, resume)
     train, val, species = load_data(cfg["data"], log)
     iso = isolated_energies(cfg["data"], species, log)
+    # the training data's shortest pair distances, searched once for the floors and the mixing rule
+    shortest = functools.cache(lambda cutoff: shortest_pair_distances(train, species, cutoff))
     if resume:
         pot, state = resume_point(resume, cfg, species, log)
     else:
-        pot, state = initial_potential(cfg, species, iso, train, comm), None
-    loss = training_loss(lo, pot, train, threads, comm, freeze_species=iso is not None)
+        pot, state = initial_potential(cfg, species, iso, train, comm, shortest), None
+    loss = training_loss(lo, pot, train, threads, comm, freeze_species=iso is not None, shortest=shortest)
     if not resume and opt["linear_init"] and opt["linear_fit"] == "loss":
         t0 = time.perf_counter()
         before = loss.evaluate(pot, gradient=False)["loss"]
