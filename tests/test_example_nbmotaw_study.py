@@ -5,6 +5,7 @@ Toy data: random cells labelled by a random level-6 MTP, in the study's groups."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,10 @@ def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tm
     report = (out / "report.md").read_text()
     row = [line for line in report.splitlines() if line.startswith("| 6 | MF, mixing rule 0.1 | 0 |")]
     assert len(row) == 1 and "25 / " in row[0] and "50 / " in row[0], report   # both stages, chained
+    [headline] = [line for line in report.splitlines() if line.startswith("| 6 | MF | ")]   # the comparison
+    cells = [c.strip() for c in headline.split("|")[1:-1]]
+    final = json.loads((second / "report.json").read_text())["validation"]["all"]
+    assert cells[3] == "1" and float(cells[4]) == pytest.approx(final["energy_meV_per_atom"]["rmse"], abs=0.006)
     stamp = (second / "report.json").stat().st_mtime
     stdout = run(*common, "--continue")
     assert "start in" not in stdout and "continue in" not in stdout
