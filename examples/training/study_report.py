@@ -93,6 +93,12 @@ def _mean_std(values):
     return f"{v.mean():.2f}" + (f" ± {v.std(ddof=1):.2f}" if len(v) > 1 else "")
 
 
+def snap_row(snap: dict, rest: str) -> str:
+    """The published SNAP's row of a table: its validation errors in the E and F columns, then `rest`."""
+    return (f"| - | published SNAP | - | - | {snap['energy_rmse_meV_per_atom']:.2f} | "
+            f"{snap['force_rmse_meV_per_A']:.2f} | {rest}")
+
+
 def table(rows: list[dict], snap: dict | None) -> str:
     lines = ["| level | model | radial params | seeds (finished) | E val (meV/atom) | F val (meV/Å) | iterations | time (s) |",
              "|---|---|---|---|---|---|---|---|"]
@@ -109,8 +115,7 @@ def table(rows: list[dict], snap: dict | None) -> str:
                          f"{_mean_std([r['forces'] for r in use if 'forces' in r])} | "
                          f"{_mean_std([r['iterations'] for r in use])} | {_mean_std([r['seconds'] for r in use])} |")
     if snap:
-        lines.append(f"| - | published SNAP | - | - | {snap['energy_rmse_meV_per_atom']:.2f} | "
-                     f"{snap['force_rmse_meV_per_A']:.2f} | - | - |")
+        lines.append(snap_row(snap, "- | - |"))
     return "\n".join(lines)
 
 
@@ -335,8 +340,7 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
                          f"{_mean_std(f)} | {best['energy']:.2f} / {best['forces']:.1f} (seed {best['seed']}) | "
                          f"{_mean_std(minutes)} | {ratio} |")
     if snap:
-        lines.append(f"| - | published SNAP | - | - | {snap['energy_rmse_meV_per_atom']:.2f} | "
-                     f"{snap['force_rmse_meV_per_A']:.2f} | - | - | 1 | 1 |")
+        lines.append(snap_row(snap, "- | - | 1 | 1 |"))
     return "\n".join(lines)
 
 
