@@ -9,10 +9,11 @@ convergence on all the data costs the whole study again: this is the affordable 
 says so; the ranks are compared at equal budgets, not at convergence.
 
     python examples/training/rank_scan.py                      # Nb-Mo-Ta-W, the study's base
+    python examples/training/rank_scan.py --seeds 0 1 2        # each rank from 3 random MFs (mean ± std)
     python examples/training/rank_scan.py --base examples/flinak/results/runs/base \\
         --out examples/flinak/results/rank_scan.json           # FLiNaK
 
-Resumable: each rank's result is kept in the output JSON as it finishes; the plot is
+Resumable: each rank's (and seed's) result is kept in the output JSON as it finishes; the plot is
 plots/<the JSON's name>.png next to it.
 """
 
@@ -37,9 +38,11 @@ def scores(potential, images) -> dict:
     return {"E": e["energy_meV_per_atom"]["rmse"], "F": e["forces_meV_per_A"]["rmse"]}
 
 
-def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, threads: int, start: str) -> dict:
+def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, threads: int, start: str,
+              seed: int | None = None) -> dict:
     """One point of the scan: an MF potential of this rank (start "scratch": a new one as the base
-    run's model section makes it, random radial coefficients of its seed and linear parameters
+    run's model section makes it with model.seed `seed` (default the base run's), random radial
+    coefficients of that seed and linear parameters
     fitted to the training split's energies; "truncate": the trained base truncated, its linear
     parameters refitted to the loss where that helps), BFGS on the subset, validation scores."""
     import copy
@@ -51,6 +54,8 @@ def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, t
     if start == "scratch":
         c = copy.deepcopy(cfg)
         c["model"].update(representation="mf", rank=rank, init=None)
+        if seed is not None:
+            c["model"]["seed"] = seed
         c["optimizer"].update(method="bfgs", linear_init=True, linear_fit="energies")
         if base.radial_floor is not None:   # the base's floors: the same data's, without searching it again
             c["model"]["radial_floor"] = np.asarray(base.radial_floor).tolist()
@@ -67,11 +72,27 @@ def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, t
             **scores(tuned, val), "seconds": time.perf_counter() - t0}
 
 
+def point_key(rank: int, seed: int, first: int) -> str:
+    """Where the scan's JSON keeps a rank's result for an MF seed: '<rank>' for the base run's own
+    seed `first`, '<rank>_s<seed>' for the others."""
+    return str(rank) if seed == first else f"{rank}_s{seed}"
+
+
+def points(scan: dict) -> dict[int, list[dict]]:
+    """rank -> its results over the seeds scanned (the JSON's '<rank>' and '<rank>_s<seed>')."""
+    out: dict[int, list[dict]] = {}
+    for k, v in scan.items():
+        if k.split("_s")[0].isdigit():
+            out.setdefault(int(k.split("_s")[0]), []).append(v)
+    return dict(sorted(out.items()))
+
+
 def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), iterations: int = 200,
-             subset_size: int = 1000, threads: int = 1, start: str = "scratch") -> dict | None:
-    """The scan of the finished base run `base_dir` into the JSON file `out` (resuming the ranks
-    already there), and its plot OUT_DIR/plots/<out's stem>.png. Returns the scan; None (said)
-    while the base run is not finished."""
+             subset_size: int = 1000, threads: int = 1, start: str = "scratch", seeds=None) -> dict | None:
+    """The scan of the finished base run `base_dir` into the JSON file `out` (resuming the points
+    already there), and its plot OUT_DIR/plots/<out's stem>.png; `seeds`: the MFs' random seeds
+    (default: the base run's model.seed alone; more give each rank a mean and spread). Returns
+    the scan; None (said) while the base run is not finished."""
     import yaml
 
     from mtp_lowrank import Potential
@@ -87,10 +108,15 @@ def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), ite
         raise SystemExit(f"{out} holds a scan of {done['settings']['base']}: give another --out")
     if done.get("settings", {}).get("start") not in (None, start):
         raise SystemExit(f"{out} holds a scan with --start {done['settings']['start']}: give another --out")
-    if all(str(r) in done for r in ranks):   # nothing left to do
+    cfg = validate(yaml.safe_load((base_dir / "config.yaml").read_text()))
+    first = cfg["model"]["seed"]
+    seeds = list(seeds) if seeds else [first]
+    if start == "truncate" and seeds != [first]:
+        raise SystemExit("--start truncate has no random seed: scan it without --seeds")
+    todo = [(r, s) for r in ranks for s in seeds if point_key(r, s, first) not in done]
+    if not todo:   # nothing left to do
         plot(done, out.parent / "plots" / f"{out.stem}.png")
         return done
-    cfg = validate(yaml.safe_load((base_dir / "config.yaml").read_text()))
     train, val, species = load_data(cfg["data"], log=print)
     base = Potential.load(base_dir / "potential.mtp", species=species)
     if base.format != "full":
@@ -100,11 +126,11 @@ def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), ite
     done["settings"] = {"base": source, "start": start, "iterations": iterations, "subset": len(subset),
                         "validation": len(val)}
     done["base"] = {"radial": base.parameter_count("radial"), **scores(base, val)}
-    for r in ranks:
-        if str(r) not in done:
-            done[str(r)] = scan_rank(base, r, train, subset, val, cfg, iterations, threads, start)
-            out.write_text(json.dumps(done, indent=1))
-            print(f"rank {r}: {done[str(r)]}", flush=True)
+    for r, s in todo:
+        done[point_key(r, s, first)] = dict(scan_rank(base, r, train, subset, val, cfg, iterations, threads, start, s),
+                                            seed=s)
+        out.write_text(json.dumps(done, indent=1))
+        print(f"rank {r}, seed {s}: {done[point_key(r, s, first)]}", flush=True)
     out.write_text(json.dumps(done, indent=1))
     plot(done, out.parent / "plots" / f"{out.stem}.png")
     return done
@@ -121,8 +147,17 @@ def main():
                     help="each rank from a new random MF (the paper's scan) or from the trained base truncated")
     ap.add_argument("--subset", type=int, default=1000, help="training cells used for the fine-tuning")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="the MFs' random seeds (default: the base run's); each rank is scanned with each")
     args = ap.parse_args()
-    run_scan(Path(args.base), Path(args.out), args.ranks, args.iterations, args.subset, args.threads, args.start)
+    run_scan(Path(args.base), Path(args.out), args.ranks, args.iterations, args.subset, args.threads, args.start,
+             args.seeds)
+
+
+def spread(values, digits: int) -> str:
+    """'mean ± sample std' (the mean alone for one value)."""
+    v = np.asarray(values, float)
+    return f"{v.mean():.{digits}f}" + (f" ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else "")
 
 
 def report_section(path: Path, png: str) -> list[str]:
@@ -137,15 +172,18 @@ def report_section(path: Path, png: str) -> list[str]:
     lines = ["", "## Errors vs MF rank", "",
              f"Each rank from {how}, then {st['iterations']} BFGS iterations on {st['subset']} training "
              f"configurations under the base run's loss; validation RMSEs on {st['validation']} configurations "
-             f"(`examples/training/rank_scan.py`, base run `{st['base']}`). Equal budgets, not convergence: "
-             "the base row is the base run's own result (all its training data, its own iterations).", "",
-             "| MF rank | radial params | E val at start | F val at start | E val (meV/atom) | F val (meV/Å) |",
-             "|---|---|---|---|---|---|"]
-    for r in sorted((k for k in scan if k.isdigit()), key=int):
-        v = scan[r]
-        lines.append(f"| {r} | {v['radial']} | {v['E_start']:.1f} | {v['F_start']:.0f} | {v['E']:.2f} | {v['F']:.1f} |")
+             f"(`examples/training/rank_scan.py`, base run `{st['base']}`), mean ± sample std over the MFs' "
+             "random seeds. Equal budgets, not convergence: the base row is the base run's own result (all its "
+             "training data, its own iterations).", "",
+             "| MF rank | radial params | seeds | E val at start | F val at start | E val (meV/atom) | F val (meV/Å) |",
+             "|---|---|---|---|---|---|---|"]
+    for r, runs in points(scan).items():
+        cell = {k: spread([v[k] for v in runs], digits) for k, digits in
+                (("E_start", 1), ("F_start", 0), ("E", 2), ("F", 1))}
+        lines.append(f"| {r} | {runs[0]['radial']} | {len(runs)} | {cell['E_start']} | {cell['F_start']} | "
+                     f"{cell['E']} | {cell['F']} |")
     b = scan["base"]
-    lines.append(f"| base, as trained | {b['radial']} | - | - | {b['E']:.2f} | {b['F']:.1f} |")
+    lines.append(f"| base, as trained | {b['radial']} | - | - | - | {b['E']:.2f} | {b['F']:.1f} |")
     return lines + ["", f"![errors vs MF rank]({png})"]
 
 
@@ -155,12 +193,20 @@ def plot(done: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ranks = sorted(int(k) for k in done if k.isdigit())
+    scan = points(done)
+    ranks = list(scan)
     its = done["settings"]["iterations"]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, key, unit in ((axes[0], "E", "meV/atom"), (axes[1], "F", "meV/Å")):
-        label = f"MF from {done['settings'].get('start', 'truncate')}, {its} it. on {done['settings']['subset']} cells"
-        ax.plot(ranks, [done[str(r)][key] for r in ranks], "o-", label=label)
+        n = max(len(v) for v in scan.values())
+        label = (f"MF from {done['settings'].get('start', 'truncate')}, {its} it. on {done['settings']['subset']} cells"
+                 + (f", mean ± std of up to {n} seeds" if n > 1 else ""))
+        values = [np.array([v[key] for v in scan[r]]) for r in ranks]
+        ax.errorbar(ranks, [v.mean() for v in values], yerr=[v.std(ddof=1) if len(v) > 1 else 0.0 for v in values],
+                    fmt="o-", capsize=3, label=label)
+        for r, v in zip(ranks, values):
+            if len(v) > 1:
+                ax.plot([r] * len(v), v, ".", color="0.6", ms=4)
         ax.axhline(done["base"][key], color="k", ls="--", label="base run's result")
         ax.set_xlabel("MF rank")
         ax.set_ylabel(f"validation {key} RMSE ({unit})")
