@@ -211,7 +211,7 @@ def plot(done: dict, path: Path) -> None:
         ax.set_xlabel("MF rank")
         ax.set_ylabel(f"validation {key} RMSE ({unit})")
         ax.set_yscale("log")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7, loc="upper right")
     fig.suptitle(Path(done["settings"]["base"]).name, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
