@@ -87,10 +87,10 @@ def collect(out: Path, runs: str = "runs") -> list[dict]:
 
 
 def _mean_std(values):
-    v = np.asarray(values, float)
-    if len(v) == 0:
-        return "-"
-    return f"{v.mean():.2f}" + (f" ± {v.std(ddof=1):.2f}" if len(v) > 1 else "")
+    """'mean ± sample std' to 2 decimals (rank_scan.spread), '-' for none."""
+    from rank_scan import spread
+
+    return spread(values, 2) if len(values) else "-"
 
 
 def snap_row(snap: dict, rest: str) -> str:
