@@ -1,5 +1,6 @@
-"""The convergence rule: the validation loss stops improving; the result is the iterate with the
-lowest validation loss; a resumed run decides as the straight one does."""
+"""The convergence rule: the validation loss (or, with converge_on: rmse, the geometric mean of
+the validation energy and force RMSEs) stops improving; the result is the iterate with the
+lowest value; a resumed run decides as the straight one does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from mtp_lowrank import Potential
 from mtp_lowrank.cli import main
-from mtp_lowrank.training.convergence import converged
+from mtp_lowrank.training.convergence import converged, rmse_score
 
 from test_cli import _write_config
 
@@ -25,6 +26,11 @@ from test_cli import _write_config
 ])
 def test_converged(values, window, rel, expected):
     assert converged(values, window, rel) is expected
+
+
+def test_rmse_score_counts_relative_gains_in_energy_and_force_alike():
+    assert rmse_score(4.0, 100.0) == pytest.approx(20.0)
+    assert rmse_score(4.0 * 0.9, 100.0) == pytest.approx(rmse_score(4.0, 100.0 * 0.9))
 
 
 def _records(run):
@@ -56,10 +62,37 @@ def test_training_stops_when_the_validation_loss_stops_improving(tmp_path, capsy
     assert final.format == "mf"
 
 
-def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys):
+def test_training_on_the_rmse_score_stops_by_it_and_keeps_its_best(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    sets = ["optimizer.max_iter=400", "output.validation_every=1", "optimizer.converge_window=3",
+            "optimizer.converge_rel_improvement=0.05", "optimizer.rel_decrease=0", "optimizer.converge_on=rmse"]
+    main(["train", str(cfg), "--set", *sets])
+    out = capsys.readouterr().out
+    run = tmp_path / "run"
+    report = json.loads((run / "report.json").read_text())
+    assert report["message"].startswith("converged: validation rmse score improved by less than 0.05"), report["message"]
+    checks = [r for r in _records(run) if "validation_rmse_score" in r]
+    assert checks and not any("validation_loss" in r for r in _records(run))
+    for r in checks:   # the score of the RMSEs recorded with it
+        assert r["validation_rmse_score"] == pytest.approx(
+            np.sqrt(r["validation_energy_rmse_meV_per_atom"] * r["validation_force_rmse_meV_per_A"]), rel=1e-12)
+    values = [r["validation_rmse_score"] for r in checks]
+    assert checks[-1].get("converged") and converged(values, 3, 0.05) and not converged(values[:-1], 3, 0.05)
+    best = checks[int(np.argmin(values))]
+    assert f"lowest validation rmse score (iteration {best['iteration']}" in out
+    # the kept iterate is the one with that score: its validation RMSEs are the recorded ones
+    final = Potential.load(run / "potential.mtp")
+    assert report["validation"]["all"]["energy_meV_per_atom"]["rmse"] == pytest.approx(
+        best["validation_energy_rmse_meV_per_atom"], rel=1e-9)
+    np.testing.assert_array_equal(final.parameter_vector(),
+                                  Potential.load(run / "best_validation.mtp").parameter_vector())
+
+
+@pytest.mark.parametrize("criterion", ["loss", "rmse"])
+def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys, criterion):
     cfg = _write_config(tmp_path)
     sets = ["output.validation_every=1", "optimizer.converge_window=3", "optimizer.converge_rel_improvement=0.05",
-            "optimizer.rel_decrease=0", "output.checkpoint_every=1"]
+            "optimizer.rel_decrease=0", "output.checkpoint_every=1", f"optimizer.converge_on={criterion}"]
     main(["train", str(cfg), "--set", *sets, "optimizer.max_iter=400", f"output.directory={tmp_path / 'straight'}"])
     straight = _records(tmp_path / "straight")
     stop = straight[-1]["iteration"] - 2
@@ -68,7 +101,9 @@ def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys):
           "--resume", str(tmp_path / "part" / "checkpoint.mtp")])
     resumed = _records(tmp_path / "part")
     assert [r["iteration"] for r in resumed] == [r["iteration"] for r in straight]
-    assert [r.get("validation_loss") for r in resumed] == [r.get("validation_loss") for r in straight]
+    key = {"loss": "validation_loss", "rmse": "validation_rmse_score"}[criterion]
+    assert any(key in r for r in straight)
+    assert [r.get(key) for r in resumed] == [r.get(key) for r in straight]
     a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
     np.testing.assert_array_equal(a, b)

@@ -59,7 +59,7 @@ def base_config(args) -> dict:
                  "radial_mixing": getattr(args, "mixing", None) or 0.0},
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
                       "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel,
-                      "restarts": getattr(args, "restarts", 0)},
+                      "restarts": getattr(args, "restarts", 0), "converge_on": getattr(args, "converge_on", "loss")},
         "output": {"checkpoint_every": 20, "validation_every": 20, "plots": True},
     }
 
@@ -150,7 +150,7 @@ def mix_suffix(args) -> str:
 
 
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
-    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_mix<lambda>][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_cont]_s<seed>"""
+    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_mix<lambda>][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_rmse][_cont]_s<seed>"""
     split = getattr(args, "split", "standard")
     smooth = getattr(args, "smoothness", 0.0)
     floor = "_floor" if getattr(args, "radial_floor", None) else ""
@@ -160,7 +160,8 @@ def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
     fw = f"_fw{fw:g}" if fw != 0.01 else ""
     cont = "_cont" if getattr(args, "init_run", None) else ""
     rs = f"_rs{args.restarts}" if getattr(args, "restarts", 0) else ""
-    name = f"{kind}{floor}{mix_suffix(args)}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{rs}{cont}_s{seed}"
+    rmse = "_rmse" if getattr(args, "converge_on", "loss") == "rmse" else ""
+    name = f"{kind}{floor}{mix_suffix(args)}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{rs}{rmse}{cont}_s{seed}"
     return out / ("runs" if split == "standard" else f"runs_{split}") / f"l{level}" / name
 
 
@@ -318,6 +319,9 @@ def main():
     ap.add_argument("--force-weight", type=float, default=0.01)
     ap.add_argument("--converge-window", type=int, default=10, help="validation checks (every 20 iterations)")
     ap.add_argument("--converge-rel", type=float, default=1e-3)
+    ap.add_argument("--converge-on", default="loss", choices=("loss", "rmse"),
+                    help="optimizer.converge_on of the runs: the rule and the kept iterate go by the validation loss, "
+                         "or by the geometric mean of the validation energy and force RMSEs (_rmse)")
     ap.add_argument("--restarts", type=int, default=0,
                     help="optimizer.restarts: BFGS restarts when the validation rule fires, before stopping (_rs<n>)")
     ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")

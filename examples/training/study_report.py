@@ -22,7 +22,8 @@ def kind_name(kind: str) -> str:
     """'mf_floor_sm0.001' -> 'MF, radial floors, smoothness 0.001'"""
     base, *variants = kind.split("_")
     words = {"floor": "radial floors", "bal": "balanced group weights", "warm": "warm start",
-             "cont": "continued from the run without the change"}
+             "cont": "continued from the run without the change",
+             "rmse": "rule on the validation RMSEs"}
 
     def word(v):
         if v in words:
@@ -40,6 +41,12 @@ def kind_name(kind: str) -> str:
     return ", ".join([KIND_NAMES.get(base, base)] + [word(v) for v in variants])
 
 
+def watched(record: dict) -> float | None:
+    """The value the run's convergence rule watched at this check (its validation loss, or with
+    optimizer.converge_on: rmse its validation rmse score), None where it did not check."""
+    return record.get("validation_loss", record.get("validation_rmse_score"))
+
+
 def read_run(directory: Path) -> dict | None:
     """What a run directory holds: configuration, metrics (time to accuracy) and, when finished,
     its report; None before its first iteration."""
@@ -53,14 +60,15 @@ def read_run(directory: Path) -> dict | None:
     row = {"level": level, "kind": kind, "seed": int(seed), "directory": str(directory), "finished": report is not None,
            "source": source_of(directory),
            "iterations": records[-1]["iteration"], "seconds": records[-1].get("seconds", float("nan")),
-           "checks": [(r["iteration"], r.get("seconds", np.nan), r["validation_loss"], r["validation_energy_rmse_meV_per_atom"],
-                       r["validation_force_rmse_meV_per_A"]) for r in val if "validation_loss" in r]}
+           "checks": [(r["iteration"], r.get("seconds", np.nan), watched(r), r["validation_energy_rmse_meV_per_atom"],
+                       r["validation_force_rmse_meV_per_A"]) for r in val if watched(r) is not None]}
     if report is not None:
         v = report["validation"]["all"]
         row.update(energy=v["energy_meV_per_atom"]["rmse"], forces=v["forces_meV_per_A"]["rmse"],
                    radial=report["radial_parameters"], ranks=report["ranks"], message=report["message"])
     elif val:   # unfinished: its best validation check so far (what best_validation.mtp holds)
-        best = min(val, key=lambda r: r.get("validation_loss", np.inf)) if "validation_loss" in val[-1] else val[-1]
+        best = min(val, key=lambda r: watched(r) if watched(r) is not None else np.inf) \
+            if watched(val[-1]) is not None else val[-1]
         row.update(energy=best["validation_energy_rmse_meV_per_atom"], forces=best["validation_force_rmse_meV_per_A"])
     return row
 
@@ -322,7 +330,7 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
     lines = ["| level | model | radial params (% of base) | seeds | E val (meV/atom) | F val (meV/Å) | "
              "best seed: E / F | min, both stages | E / SNAP | F / SNAP |", "|---|---|---|---|---|---|---|---|---|---|"]
     last = [r for r in rows if r["finished"] and predecessor(r) is not None and mixing_of(r["kind"]) == mixing
-            and recipe_of(chain_root(r, rows)["kind"]) == "recipe"]
+            and recipe_of(chain_root(r, rows)["kind"]) == "recipe" and "rmse" not in r["kind"].split("_")]
     for level in sorted({r["level"] for r in last}):
         base = [r for r in last if r["level"] == level and r["kind"].split("_")[0] == "base"]
         for name in KIND_NAMES:

@@ -49,7 +49,8 @@ SCHEMA = {
                   "r_max": (None, int, POSITIVE), "delta_r": (1, int, POSITIVE), "s": (80, int, POSITIVE),
                   "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
                   "threads": (0, int, NONNEG), "converge_window": (10, int, NONNEG),
-                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "restarts": (0, int, NONNEG)},
+                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "converge_on": ("loss", ["loss", "rmse"]),
+                  "restarts": (0, int, NONNEG)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
                "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool)},
 }
@@ -113,6 +114,9 @@ HELP = {
                                  "(every output.validation_every iterations) improves on the best before them by less "
                                  "than converge_rel_improvement; 0: off",
     "optimizer.converge_rel_improvement": "relative improvement of the validation loss that still counts as progress",
+    "optimizer.converge_on": "what the rule and the kept iterate go by: loss (the training loss on the validation data) "
+                             "or rmse (the geometric mean of the validation energy and force RMSEs, so that a relative "
+                             "gain in either counts the same whatever the loss weights)",
     "optimizer.restarts": "bfgs: when the convergence rule fires, restart BFGS this many times from the current "
                           "iterate with a fresh curvature estimate before stopping (a stale one stalls it)",
     "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",

@@ -23,7 +23,7 @@ from .regularization import RadialMixing
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
-from .convergence import ValidationMonitor
+from .convergence import ValidationMonitor, rmse_score, validation_rmses
 from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
@@ -230,16 +230,18 @@ class MetricsLog:
             due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
             if rec.get("interrupted"):
                 due = False
+            score = None   # the monitor's rmse_score, when the RMSEs are at hand
             if due and self.file is not None:
-                v = summarize(predictions(current, self.val), by_group=False)["all"]
-                rec["validation_energy_rmse_meV_per_atom"] = v["energy_meV_per_atom"]["rmse"]
-                rec["validation_force_rmse_meV_per_A"] = v["forces_meV_per_A"]["rmse"]
-                line += (f"  val E {rec['validation_energy_rmse_meV_per_atom']:8.2f}"
-                         f"  F {rec['validation_force_rmse_meV_per_A']:7.1f}")
+                e, f = validation_rmses(summarize(predictions(current, self.val), by_group=False)["all"])
+                rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
+                line += f"  val E {e:8.2f}  F {f:7.1f}"
+                score = rmse_score(e, f)
             if due and self.monitor is not None and self.ready(rec):
-                rec["validation_loss"] = self.monitor.check(self.as_model(current), rec["iteration"])
+                rec[self.monitor.key] = self.monitor.check(
+                    self.as_model(current), rec["iteration"],
+                    value=score if self.monitor.key == "validation_rmse_score" else None)
         except Converged:
-            rec["validation_loss"] = self.monitor.values[-1]
+            rec[self.monitor.key] = self.monitor.values[-1]
             rec["converged"] = True
             raise
         except KeyboardInterrupt:
@@ -283,18 +285,22 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
     opt, lo = cfg["optimizer"], cfg["loss"]
     if not val or not opt["converge_window"] or not cfg["output"]["validation_every"]:
         return None
-    vloss = training_loss(lo, pot, val, threads, comm, where="validation data", penalty=False)
     def save_best(p):  # resume needs it
         if is_root(comm):
             p.save(out / "best_validation.mtp", mlip_compatible=False)
 
-    monitor = ValidationMonitor(vloss, opt["converge_window"], opt["converge_rel_improvement"], on_best=save_best)
+    rule = (opt["converge_window"], opt["converge_rel_improvement"])
+    if opt["converge_on"] == "rmse":
+        monitor = ValidationMonitor.on_rmse(val, *rule, on_best=save_best)
+    else:
+        vloss = training_loss(lo, pot, val, threads, comm, where="validation data", penalty=False)
+        monitor = ValidationMonitor.on_loss(vloss, *rule, on_best=save_best)
     if resume and state is not None and (out / "metrics.jsonl").exists():
         done = state.iteration if not hasattr(state, "used") else state.used + state.stage.iteration
         restarts = set(getattr(state, "restarts", []))
         for rec in read_metrics(out / "metrics.jsonl"):
-            if "validation_loss" in rec and rec["iteration"] <= done:
-                monitor.values.append(rec["validation_loss"])
+            if monitor.key in rec and rec["iteration"] <= done:
+                monitor.values.append(rec[monitor.key])
                 monitor.iterations.append(rec["iteration"])
                 if rec["iteration"] in restarts:   # the rule fired here and BFGS restarted
                     monitor.restart(rec["iteration"])
@@ -472,7 +478,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
     finally:
         metrics.close()
     if monitor is not None and monitor.best is not None:
-        log(f"{result.message}; the result is the iterate with the lowest validation loss "
+        log(f"{result.message}; the result is the iterate with the lowest {monitor.key.replace('_', ' ')} "
             f"(iteration {monitor.best[1]}, {monitor.best[0]:.6e})")
         result = TrainResult(monitor.best[2], result.loss, result.iterations, result.message, result.history,
                              result.state)
