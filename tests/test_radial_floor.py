@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ase import Atoms
 
 from mtp_lowrank import Potential, PotentialFileError
 from mtp_lowrank.training import Loss
@@ -116,6 +117,18 @@ def test_lammps_evaluates_floors_like_python(tmp_path):
     assert np.abs(lmp["forces"] - ref["forces"]).max() <= 1e-10 * np.abs(ref["forces"]).max()
 
 
+def test_shortest_distance_search_is_searched_once_per_cutoff_and_read_only():
+    from mtp_lowrank.training.data import shortest_distance_search, shortest_pair_distances
+
+    images = [Atoms("LiNa", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[10, 10, 10], pbc=True)]
+    shortest = shortest_distance_search(images, ["Li", "Na"])
+    first = shortest(5.0)
+    assert shortest(5.0) is first
+    np.testing.assert_array_equal(first, shortest_pair_distances(images, ["Li", "Na"], 5.0))
+    with pytest.raises(ValueError, match="read-only"):   # shared by the floors and the mixing rule
+        first[0, 1] = 1.0
+
+
 def test_shortest_pair_distances():
     from ase import Atoms
 
@@ -156,10 +169,11 @@ def test_mixed_floors_and_the_mixing_rule_in_a_training_run(tmp_path, capsys, mo
 
     from test_cli import _write_config
 
-    import mtp_lowrank.training.run as run
+    import mtp_lowrank.training.data as data_module
 
     searches = []   # the floors and the rule share one search of the training data
-    monkeypatch.setattr(run, "shortest_pair_distances", lambda *a: searches.append(a) or shortest_pair_distances(*a))
+    monkeypatch.setattr(data_module, "shortest_pair_distances",
+                        lambda *a: searches.append(a) or shortest_pair_distances(*a))
     cfg = _write_config(tmp_path)
     main(["train", str(cfg), "--set", "model.radial_floor=mixed", "loss.radial_mixing=0.01", "optimizer.max_iter=3"])
     assert len(searches) == 1

@@ -4,6 +4,7 @@ OUTCAR/vasprun.xml, ...) and split them into training and validation sets."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 
 import numpy as np
@@ -27,6 +28,17 @@ def shortest_pair_distances(images, species, cutoff: float) -> np.ndarray:
         t = np.array([index[s] for s in atoms.get_chemical_symbols()])
         np.minimum.at(out, (t[i], t[j]), d)
     return np.minimum(out, out.T)
+
+
+def shortest_distance_search(images, species):
+    """shortest(cutoff) -> shortest_pair_distances(images, species, cutoff), searched once per
+    cutoff and shared read-only by whoever asks (radial floors, the mixing rule)."""
+    @functools.cache
+    def shortest(cutoff: float) -> np.ndarray:
+        found = shortest_pair_distances(images, species, cutoff)
+        found.setflags(write=False)
+        return found
+    return shortest
 
 
 def describe(atoms, index=None) -> str:

@@ -5,7 +5,6 @@ and on Ctrl-C, and writes the final potential and an error report."""
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import os
 import time
@@ -16,7 +15,7 @@ import yaml
 
 from ..potential import Potential
 from ..factorization import check_mf_rank
-from .data import config_weights, load_images, select_images, shortest_pair_distances, split
+from .data import config_weights, load_images, select_images, shortest_distance_search, split
 from .distributed import is_root, world
 from .loss import Loss
 from .regularization import RadialMixing
@@ -189,11 +188,11 @@ def radial_floors(m: dict, pot: Potential, train, species, shortest=None) -> np.
     the training data minus the margin; a pair the data never brings within the cutoff takes
     the mean of its two species' own floors; no floor below min_dist. 'mixed': like 'data' for
     like pairs; a cross pair's floor is the larger of its two species' floors, if that is below
-    its own (loss.radial_mixing shapes its radial functions in between). `shortest(cutoff)`, if
-    given, returns train's shortest pair distances (shortest_pair_distances) without a new search."""
+    its own (loss.radial_mixing shapes its radial functions in between). `shortest`: train's
+    shortest_distance_search, if the caller has one (else a new search)."""
     if m["radial_floor"] not in ("data", "mixed"):
         return np.asarray(m["radial_floor"], dtype=float)
-    data = shortest(pot.max_dist) if shortest else shortest_pair_distances(train, species, pot.max_dist)
+    data = (shortest or shortest_distance_search(train, species))(pot.max_dist)
     floor = data - m["radial_floor_margin"]
     own = np.diag(floor).copy()
     unseen = ~np.isfinite(floor)
@@ -264,11 +263,10 @@ def training_loss(lo: dict, pot: Potential, images, threads: int, comm=None, fre
     run_training's training loss, and with penalty=False (no radial smoothness or mixing term)
     its validation loss; scripts reuse it, e.g. on a subset of the data. The mixing rule acts
     between pot's floors and the shortest distances of `images` (on every MPI rank: all of them;
-    `shortest(cutoff)` returns them if given)."""
+    `shortest`: their shortest_distance_search, if the caller has one)."""
     penalties = []
     if penalty and lo["radial_mixing"]:
-        data_floor = (shortest(pot.max_dist) if shortest
-                      else shortest_pair_distances(images, pot.species, pot.max_dist))
+        data_floor = (shortest or shortest_distance_search(images, pot.species))(pot.max_dist)
         penalties.append(RadialMixing.for_potential(lo["radial_mixing"], pot, data_floor))
     return Loss(pot, images, energy_weight=lo["energy_weight"], force_weight=lo["force_weight"],
                 stress_weight=lo["stress_weight"], energy_per_atom=lo["energy_per_atom"], stress=lo["stress"],
@@ -452,7 +450,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
     train, val, species = load_data(cfg["data"], log)
     iso = isolated_energies(cfg["data"], species, log)
     # the training data's shortest pair distances, searched once for the floors and the mixing rule
-    shortest = functools.cache(lambda cutoff: shortest_pair_distances(train, species, cutoff))
+    shortest = shortest_distance_search(train, species)
     if resume:
         pot, state = resume_point(resume, cfg, species, log)
     else:
