@@ -154,19 +154,28 @@ def test_resume_is_exact(tmp_path, capsys, method, stop):
     np.testing.assert_array_equal(a, b)
 
 
-def test_train_under_mpirun_matches_one_process(tmp_path, capsys):
+@pytest.mark.parametrize("sets", [
+    ["optimizer.max_iter=4"],
+    # the rule on the validation RMSEs fires on both ranks at the same check (no hang)
+    ["optimizer.max_iter=400", "output.validation_every=1", "optimizer.converge_window=3",
+     "optimizer.converge_rel_improvement=0.05", "optimizer.rel_decrease=0", "optimizer.converge_on=rmse"],
+], ids=["budget", "rmse-rule"])
+def test_train_under_mpirun_matches_one_process(tmp_path, capsys, sets):
     """`mpirun -np 2 mtp-lowrank train` splits the data over ranks, prints and writes once, and
     ends where one process ends."""
     mpirun = mpirun_or_skip()
     cfg = _write_config(tmp_path)
-    main(["train", str(cfg), "--set", "optimizer.max_iter=4", "output.directory=" + str(tmp_path / "one")])
+    main(["train", str(cfg), "--set", *sets, "output.directory=" + str(tmp_path / "one")])
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run([mpirun, "-np", "2", sys.executable, "-m", "mtp_lowrank.cli", "train", str(cfg), "--set",
-                           "optimizer.max_iter=4", "output.directory=" + str(tmp_path / "two")],
+                           *sets, "output.directory=" + str(tmp_path / "two")],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("data parallel over 2 MPI ranks") == 1
     assert proc.stdout.count("iter      1 ") == 1
+    one, two = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("one", "two"))
+    assert two["message"] == one["message"] and two["iterations"] == one["iterations"]
+    assert one["message"].startswith("converged: validation rmse score" if len(sets) > 1 else "maximum number")
     a = Potential.load(tmp_path / "one" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "two" / "potential.mtp").parameter_vector()
     np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10 * np.abs(a).max())

@@ -229,16 +229,15 @@ class MetricsLog:
             due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
             if rec.get("interrupted"):
                 due = False
-            score = None   # the monitor's rmse_score, when the RMSEs are at hand
-            if due and self.file is not None:
+            on_rmse = self.monitor is not None and self.monitor.key == "validation_rmse_score"
+            score = None   # with a monitor on the RMSEs every MPI rank computes them, so all decide alike
+            if due and (self.file is not None or on_rmse):
                 e, f = validation_rmses(summarize(predictions(current, self.val), by_group=False)["all"])
                 rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
-                score = rmse_score(e, f)
+                score = rmse_score(e, f) if on_rmse else None
             if due and self.monitor is not None and self.ready(rec):
-                rec[self.monitor.key] = self.monitor.check(
-                    self.as_model(current), rec["iteration"],
-                    value=score if self.monitor.key == "validation_rmse_score" else None)
+                rec[self.monitor.key] = self.monitor.check(self.as_model(current), rec["iteration"], value=score)
         except Converged:
             rec[self.monitor.key] = self.monitor.values[-1]
             rec["converged"] = True
