@@ -31,6 +31,28 @@ def test_converged(values, window, rel, expected):
 def test_rmse_score_counts_relative_gains_in_energy_and_force_alike():
     assert rmse_score(4.0, 100.0) == pytest.approx(20.0)
     assert rmse_score(4.0 * 0.9, 100.0) == pytest.approx(rmse_score(4.0, 100.0 * 0.9))
+    assert rmse_score(4.0, 100.0, 0.5) == pytest.approx(200.0 ** (1 / 3))
+
+
+def test_the_rmse_monitor_counts_stresses_when_they_are_fitted():
+    from conftest import random_potential
+    from test_training_optimize import labelled
+
+    from mtp_lowrank.training.convergence import ValidationMonitor, validation_rmses
+    from mtp_lowrank.training.metrics import predictions, summarize
+
+    pot = random_potential(seed=3)
+    images = labelled(pot, count=4, seed=5)
+    truth = random_potential(seed=4)   # a different potential: errors are not zero
+    summary = summarize(predictions(truth, images), by_group=False)["all"]
+    assert summary["stress_GPa"]["n"] > 0
+    e, f, s = (summary[k]["rmse"] for k in ("energy_meV_per_atom", "forces_meV_per_A", "stress_GPa"))
+    assert validation_rmses(summary) == (e, f)
+    assert validation_rmses(summary, stress=True) == (e, f, s)
+    for stress, expected in ((False, np.sqrt(e * f)), (True, np.cbrt(e * f * s))):
+        monitor = ValidationMonitor.on_rmse(images, 3, 0.01, stress=stress)
+        assert monitor.measure(truth) == pytest.approx(expected, rel=1e-12)
+        assert monitor.score_of(summary) == pytest.approx(expected, rel=1e-12)
 
 
 def _records(run):

@@ -115,8 +115,9 @@ HELP = {
                                  "than converge_rel_improvement; 0: off",
     "optimizer.converge_rel_improvement": "relative improvement of the validation loss that still counts as progress",
     "optimizer.converge_on": "what the rule and the kept iterate go by: loss (the training loss on the validation data) "
-                             "or rmse (the geometric mean of the validation energy and force RMSEs, so that a relative "
-                             "gain in either counts the same whatever the loss weights)",
+                             "or rmse (the geometric mean of the validation energy and force RMSEs, and stress RMSE when "
+                             "loss.stress_weight > 0, so that a relative gain in any counts the same whatever the "
+                             "loss weights)",
     "optimizer.restarts": "bfgs: when the convergence rule fires, restart BFGS this many times from the current "
                           "iterate with a fresh curvature estimate before stopping (a stale one stalls it)",
     "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",

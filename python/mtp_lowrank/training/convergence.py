@@ -34,26 +34,33 @@ def converged(values, window: int, rel_improvement: float) -> bool:
     return min(values[-window:]) > (1.0 - rel_improvement) * min(values[:-window])
 
 
-def rmse_score(energy_rmse: float, force_rmse: float) -> float:
-    """sqrt(energy RMSE * force RMSE), e.g. in meV/atom and meV/A: scale-free in each, so a 1%
-    lower energy RMSE counts as much as a 1% lower force RMSE."""
-    return float(np.sqrt(energy_rmse * force_rmse))
+def rmse_score(*rmses: float) -> float:
+    """The geometric mean of the RMSEs (e.g. energy in meV/atom and force in meV/A): scale-free
+    in each, so a 1% lower energy RMSE counts as much as a 1% lower force RMSE."""
+    return float(np.exp(np.mean(np.log(rmses))))
 
 
-def validation_rmses(summary: dict) -> tuple[float, float]:
-    """(energy RMSE in meV/atom, force RMSE in meV/A) from summarize()["all"]."""
-    return summary["energy_meV_per_atom"]["rmse"], summary["forces_meV_per_A"]["rmse"]
+def validation_rmses(summary: dict, stress: bool = False) -> tuple[float, ...]:
+    """(energy RMSE in meV/atom, force RMSE in meV/A[, stress RMSE in GPa]) from
+    summarize()["all"]; the stress only with `stress` and if the data has stresses."""
+    rmses = (summary["energy_meV_per_atom"]["rmse"], summary["forces_meV_per_A"]["rmse"])
+    if stress and summary["stress_GPa"]["n"]:
+        rmses += (summary["stress_GPa"]["rmse"],)
+    return rmses
 
 
 class ValidationMonitor:
     """The watched value (validation loss or rmse_score) at each check, the best iterate so far,
     and the convergence decision (the same on every MPI rank)."""
 
-    def __init__(self, measure, window: int, rel_improvement: float, on_best=None, key: str = "validation_loss"):
+    def __init__(self, measure, window: int, rel_improvement: float, on_best=None, key: str = "validation_loss",
+                 score_of=None):
         """measure(potential) -> the value the rule watches (e.g. the validation loss; lower is
         better); `key` names it in metrics.jsonl. on_best(potential) runs whenever the best
-        iterate changes (e.g. to save it)."""
-        self.measure, self.key, self.on_best = measure, key, on_best
+        iterate changes (e.g. to save it). score_of(summary): the value from summarize()["all"]
+        of the validation predictions, for monitors that watch RMSEs (callers that have the
+        summary anyway pass check() the value)."""
+        self.measure, self.key, self.on_best, self.score_of = measure, key, on_best, score_of
         self.window, self.rel_improvement = window, rel_improvement
         self.values: list[float] = []
         self.iterations: list[int] = []
@@ -67,12 +74,15 @@ class ValidationMonitor:
         return cls(measure, window, rel_improvement, on_best, key="validation_loss")
 
     @classmethod
-    def on_rmse(cls, images, window: int, rel_improvement: float, on_best=None):
-        """The rule on rmse_score of the energy and force RMSEs over `images` (the validation
-        data; every MPI rank evaluates all of it, so all decide alike)."""
+    def on_rmse(cls, images, window: int, rel_improvement: float, on_best=None, stress: bool = False):
+        """The rule on rmse_score of the energy and force (and with `stress`, stress) RMSEs over
+        `images` (the validation data; every MPI rank evaluates all of it, so all decide alike)."""
+        def score_of(summary):
+            return rmse_score(*validation_rmses(summary, stress))
+
         def measure(p):
-            return rmse_score(*validation_rmses(summarize(predictions(p, images), by_group=False)["all"]))
-        return cls(measure, window, rel_improvement, on_best, key="validation_rmse_score")
+            return score_of(summarize(predictions(p, images), by_group=False)["all"])
+        return cls(measure, window, rel_improvement, on_best, key="validation_rmse_score", score_of=score_of)
 
     def holds(self) -> bool:
         """The rule holds on the checks so far (it fired at the last one)."""

@@ -22,7 +22,7 @@ from .regularization import RadialMixing
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
-from .convergence import ValidationMonitor, rmse_score, validation_rmses
+from .convergence import ValidationMonitor, validation_rmses
 from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
@@ -229,13 +229,14 @@ class MetricsLog:
             due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
             if rec.get("interrupted"):
                 due = False
-            on_rmse = self.monitor is not None and self.monitor.key == "validation_rmse_score"
+            on_rmse = self.monitor is not None and self.monitor.score_of is not None
             score = None   # with a monitor on the RMSEs every MPI rank computes them, so all decide alike
             if due and (self.file is not None or on_rmse):
-                e, f = validation_rmses(summarize(predictions(current, self.val), by_group=False)["all"])
+                v = summarize(predictions(current, self.val), by_group=False)["all"]
+                e, f = validation_rmses(v)
                 rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
-                score = rmse_score(e, f) if on_rmse else None
+                score = self.monitor.score_of(v) if on_rmse else None
             if due and self.monitor is not None and self.ready(rec):
                 rec[self.monitor.key] = self.monitor.check(self.as_model(current), rec["iteration"], value=score)
         except Converged:
@@ -288,7 +289,7 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
 
     rule = (opt["converge_window"], opt["converge_rel_improvement"])
     if opt["converge_on"] == "rmse":
-        monitor = ValidationMonitor.on_rmse(val, *rule, on_best=save_best)
+        monitor = ValidationMonitor.on_rmse(val, *rule, on_best=save_best, stress=lo["stress_weight"] > 0)
     else:
         vloss = training_loss(lo, pot, val, threads, comm, where="validation data", penalty=False)
         monitor = ValidationMonitor.on_loss(vloss, *rule, on_best=save_best)
