@@ -77,3 +77,18 @@ def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tm
     stdout = run(*common, "--continue")
     assert "start in" not in stdout and "continue in" not in stdout
     assert (second / "report.json").stat().st_mtime == stamp
+    # stage 2 again from the same stage 1, with the rule on the validation RMSEs: its own run,
+    # paired with the recipe's in the report, and not mixed into the comparison's seeds
+    run("--continue", "--kinds", "mf", "--levels", "6", "--max-iter", "25", "--threads", "1", "--data", data, "--out", out,
+        "--weights", "balanced", "--radial-floor", "data", "--mixing", "0.1", "--force-weight", "0.003", "--restarts", "2",
+        "--converge-on", "rmse", "--init-run", "{kind}_floor{mix}_bal_s{seed}")
+    third = out / "runs" / "l6" / "mf_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0"
+    cfg3 = yaml.safe_load((third / "config.yaml").read_text())
+    assert cfg3["optimizer"]["converge_on"] == "rmse" and Path(cfg3["model"]["init"]) == first / "potential.mtp"
+    assert {k: v for k, v in cfg3["loss"].items()} == cfg2["loss"]
+    assert any("validation_rmse_score" in json.loads(l) for l in (third / "metrics.jsonl").read_text().splitlines())
+    report = (out / "report.md").read_text()
+    headline = next(line for line in report.splitlines() if line.startswith("| 6 | MF | "))   # the comparison's
+    assert [c.strip() for c in headline.split("|")[1:-1]][3] == "1"
+    pairs = [line for line in report.splitlines() if line.startswith("| 6 | MF | 0 | ")]
+    assert len(pairs) == 2 and "| loss |" in pairs[0] and "| **RMSEs** |" in pairs[1], report

@@ -352,6 +352,29 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
     return "\n".join(lines)
 
 
+def criterion_table(rows) -> str:
+    """Stage 2 of the recipe, paired: the same start (stage 1, same seed) continued until the rule
+    on the validation loss (the recipe) or on the validation RMSEs (optimizer.converge_on rmse,
+    runs named _rmse): iterations run, the kept iterate, minutes, validation E and F."""
+    import re
+
+    def kept(r):
+        found = re.search(r"best at iteration (\d+)", r.get("message", ""))
+        return found.group(1) if found else "-"
+
+    lines = ["| level | model | seed | rule on | iterations (kept) | min | E val (meV/atom) | F val (meV/Å) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted((r for r in rows if r["finished"] and "rmse" in r["kind"].split("_")),
+                    key=lambda r: (r["level"], list(KIND_NAMES).index(r["kind"].split("_")[0]), r["seed"])):
+        partner = [p for p in rows if p["finished"] and p["level"] == r["level"] and p["seed"] == r["seed"]
+                   and p["kind"] == r["kind"].replace("_rmse", "")]
+        for run, rule in [(p, "loss") for p in partner] + [(r, "**RMSEs**")]:
+            lines.append(f"| {run['level']} | {KIND_NAMES[run['kind'].split('_')[0]]} | {run['seed']} | {rule} | "
+                         f"{run['iterations']} ({kept(run)}) | {run['seconds'] / 60:.1f} | {run['energy']:.2f} | "
+                         f"{run['forces']:.1f} |")
+    return "\n".join(lines)
+
+
 def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
     rows = collect(out)
     snap = None
@@ -396,7 +419,14 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
             "w_f 0.003 until the rule fires after up to 2 BFGS restarts, or 1500 iterations. Both stages with the "
             "mixing rule (loss.radial_mixing 0.1, mixed floors) by default; rows without it ran with `--mixing 0`. "
             "Minutes are training time (each stage also spends 1-2 min loading data and fitting floors).", "",
-            recipe_table(rows), ""] + rank_scan_lines(out) + [
+            recipe_table(rows), "",
+            "## Stage 2 until the rule on the validation RMSEs", "",
+            "The recipe's stage 2 keeps the iterate with the lowest validation loss and stops when that loss stops "
+            "improving. The loss sums forces over atoms, so with w_f 0.003 it is mostly forces. Each pair below "
+            "continues the same stage 1 (same seed) with the same loss, once by the recipe and once with "
+            "`optimizer.converge_on: rmse` (the rule and the kept iterate on the geometric mean of the validation "
+            "energy and force RMSEs; `--converge-on rmse`, runs named _rmse).", "",
+            criterion_table(rows), ""] + rank_scan_lines(out) + [
             "", "![errors vs level](plots/errors_vs_level.png)", "",
             "## Runs", "", "| run | finished | iterations | time (s) | E | F | stop |", "|---|---|---|---|---|---|---|"]
     for r in rows:
