@@ -63,7 +63,8 @@ def _records(run):
 def test_training_stops_when_the_validation_loss_stops_improving(tmp_path, capsys, method):
     cfg = _write_config(tmp_path)
     sets = ["optimizer.max_iter=400", "output.validation_every=1", "optimizer.converge_window=3",
-            "optimizer.converge_rel_improvement=0.05", "optimizer.method=" + method, "optimizer.rel_decrease=0"]
+            "optimizer.converge_rel_improvement=0.05", "optimizer.method=" + method, "optimizer.rel_decrease=0",
+            "optimizer.converge_on=loss"]
     sets += ["optimizer.r_max=2", "optimizer.s=3"] if method == "mfra" else []
     main(["train", str(cfg), "--set", *sets])
     out = capsys.readouterr().out
@@ -87,7 +88,7 @@ def test_training_stops_when_the_validation_loss_stops_improving(tmp_path, capsy
 def test_training_on_the_rmse_score_stops_by_it_and_keeps_its_best(tmp_path, capsys):
     cfg = _write_config(tmp_path)
     sets = ["optimizer.max_iter=400", "output.validation_every=1", "optimizer.converge_window=3",
-            "optimizer.converge_rel_improvement=0.05", "optimizer.rel_decrease=0", "optimizer.converge_on=rmse"]
+            "optimizer.converge_rel_improvement=0.05", "optimizer.rel_decrease=0"]   # rmse: the default
     main(["train", str(cfg), "--set", *sets])
     out = capsys.readouterr().out
     run = tmp_path / "run"
@@ -132,7 +133,7 @@ def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys, criterion
 
 
 RESTART_SETS = ["output.validation_every=1", "optimizer.converge_window=3", "optimizer.converge_rel_improvement=0.05",
-                "optimizer.rel_decrease=0", "output.checkpoint_every=1", "optimizer.max_iter=400"]
+                "optimizer.rel_decrease=0", "output.checkpoint_every=1", "optimizer.max_iter=400", "optimizer.converge_on=loss"]
 
 
 def test_restarts_reset_the_curvature_and_train_on_until_the_rule_fires_after_the_last(tmp_path, capsys):

@@ -11,6 +11,7 @@ with 10% held out (seed 0), each until converged (validation loss) or out of ite
     python examples/training/nbmotaw_study.py --recipe --kinds mf base --seeds 0 1 2 --threads 2
                                                                       # the recommended recipe (RECIPE):
                                                                       # two stages, each until converged
+                                                                      # (it sets --converge-on per stage)
     python examples/training/nbmotaw_study.py --pipeline --threads 1  # everything behind the shipped
                                                                       # potentials and the rank scan,
                                                                       # resumable, then ships them
@@ -255,18 +256,21 @@ PIPELINE = [
 
 # --recipe: the recommended way to train one level-16 model from scratch, converged by the
 # validation rule in every stage (0.1% over 10 checks of 20 iterations) within its budget:
-# forces first, then energies emphasised with BFGS restarts (where the rule first fires on a
-# BFGS stall; findings.md section 4). Both stages use the balanced group weights and the
-# mixing rule with mixed floors (short cross-species contacts, findings.md section 5).
+# forces first, until the rule on the validation loss (mostly forces); then energies emphasised
+# with BFGS restarts (where the rule first fires on a BFGS stall; findings.md section 4), until
+# the rule on the validation RMSEs (converge_on rmse: the loss rule stopped the TF, R-MF and
+# MFRA while their energy error still fell; findings.md section 7). Both stages use the
+# balanced group weights and the mixing rule with mixed floors (short cross-species contacts,
+# findings.md section 5). Until 2026-12-07 stage 2 also ran on the loss rule (runs without _rmse).
 RECIPE_MIXING = 0.1   # the recipe's loss.radial_mixing (findings.md section 5), unless --mixing says otherwise
 RECIPE = [
-    ("forces first (balanced weights, mixing rule, w_f 0.01), from scratch, until the rule",
+    ("forces first (balanced weights, mixing rule, w_f 0.01), from scratch, until the rule on the loss",
      {"weights": "balanced", "warm_start": False, "radial_floor": "data", "mixing": RECIPE_MIXING,
-      "force_weight": 0.01, "restarts": 0},
+      "force_weight": 0.01, "restarts": 0, "converge_on": "loss"},
      {"base": 1500, "mf": 1500, "tf": 1500, "rmf": 1500, "mfra": 1500}),
-    ("energies emphasised (w_f 0.003), continued, until the rule after up to 2 BFGS restarts",
+    ("energies emphasised (w_f 0.003), continued, until the rule on the RMSEs after up to 2 BFGS restarts",
      {"weights": "balanced", "warm_start": False, "radial_floor": "data", "mixing": RECIPE_MIXING,
-      "force_weight": 0.003, "restarts": 2, "init_run": "{kind}_floor{mix}_bal_s{seed}"},
+      "force_weight": 0.003, "restarts": 2, "converge_on": "rmse", "init_run": "{kind}_floor{mix}_bal_s{seed}"},
      {"base": 1500, "mf": 1500, "tf": 1500, "rmf": 1500, "mfra": 1500}),
 ]
 

@@ -49,7 +49,7 @@ SCHEMA = {
                   "r_max": (None, int, POSITIVE), "delta_r": (1, int, POSITIVE), "s": (80, int, POSITIVE),
                   "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
                   "threads": (0, int, NONNEG), "converge_window": (10, int, NONNEG),
-                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "converge_on": ("loss", ["loss", "rmse"]),
+                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "converge_on": ("rmse", ["rmse", "loss"]),
                   "restarts": (0, int, NONNEG)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
                "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool)},
@@ -114,10 +114,10 @@ HELP = {
                                  "(every output.validation_every iterations) improves on the best before them by less "
                                  "than converge_rel_improvement; 0: off",
     "optimizer.converge_rel_improvement": "relative improvement of the validation loss that still counts as progress",
-    "optimizer.converge_on": "what the rule and the kept iterate go by: loss (the training loss on the validation data) "
-                             "or rmse (the geometric mean of the validation energy and force RMSEs, and stress RMSE when "
-                             "loss.stress_weight > 0, so that a relative gain in any counts the same whatever the "
-                             "loss weights)",
+    "optimizer.converge_on": "what the rule and the kept iterate go by: rmse (the geometric mean of the validation "
+                             "energy and force RMSEs, and stress RMSE when loss.stress_weight > 0, so that a relative "
+                             "gain in any counts the same whatever the loss weights) or loss (the training loss on "
+                             "the validation data, group weights included)",
     "optimizer.restarts": "bfgs: when the convergence rule fires, restart BFGS this many times from the current "
                           "iterate with a fresh curvature estimate before stopping (a stale one stalls it)",
     "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",
