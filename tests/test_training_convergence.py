@@ -204,3 +204,18 @@ def test_a_converged_run_resumed_with_restarts_continues_as_if_it_had_them(tmp_p
     straight, later = _records(tmp_path / "straight"), _records(tmp_path / "later")
     assert [r["loss"] for r in later] == [r["loss"] for r in straight]
     assert sum(bool(r.get("converged")) for r in later) == 2
+
+
+def test_resuming_on_another_rule_is_refused_with_the_setting_to_use(tmp_path, capsys):
+    from test_training_run import _exit_message
+
+    cfg = _write_config(tmp_path)
+    sets = ["output.validation_every=1", "output.checkpoint_every=1", "optimizer.max_iter=3"]
+    main(["train", str(cfg), "--set", *sets, "optimizer.converge_on=loss"])
+    ckpt = str(tmp_path / "run" / "checkpoint.mtp")
+    msg = _exit_message(["train", str(cfg), "--set", *sets, "optimizer.max_iter=6", "--resume", ckpt])
+    assert str(tmp_path / "run" / "metrics.jsonl") in msg
+    assert "watched the validation loss (optimizer.converge_on: loss)" in msg
+    assert "--set optimizer.converge_on=loss" in msg
+    main(["train", str(cfg), "--set", *sets, "optimizer.max_iter=6", "optimizer.converge_on=loss", "--resume", ckpt])
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["iterations"] == 6

@@ -1,18 +1,18 @@
-"""When training has converged: the validation loss (the training loss's definition, on held-out
-configurations) has stopped improving.
+"""When training has converged: the validation error has stopped improving.
 
 Checked every `output.validation_every` iterations. Training has converged when the best
-validation loss of the last `window` checks is not lower than the best before them by more than
-the fraction `rel_improvement`; it then stops, and the iterate with the lowest validation loss
-is the result (early stopping). The training loss keeps falling long after the validation loss
-stops (the optimizer refines what the data pins down ever more finely), so a rule on the
-training loss alone either stops too early or never.
+value of the last `window` checks is not lower than the best before them by more than the
+fraction `rel_improvement`; it then stops, and the iterate with the lowest value is the result
+(early stopping). The training loss keeps falling long after the validation error stops (the
+optimizer refines what the data pins down ever more finely), so a rule on the training loss
+alone either stops too early or never.
 
-With optimizer.converge_on: rmse the rule and the kept iterate go by the geometric mean of the
-validation energy and force RMSEs instead (`rmse_score`). The loss sums forces over atoms, so
-with MLIP's weights it is mostly forces: on Nb-Mo-Ta-W (level 16, w_f 0.003) the validation
-loss of a TF run bottomed out at iteration 160 while its energy RMSE fell from 8.66 to 6.84
-meV/atom by 760, at 0.7% more force error (findings.md section 6).
+The value watched (optimizer.converge_on) is by default the geometric mean of the validation
+energy and force RMSEs (`rmse_score`; with the stress RMSE when stresses are fitted), or the
+validation loss (the training loss's definition on the validation data). The loss sums forces
+over atoms, so with MLIP's weights it is mostly forces. On Nb-Mo-Ta-W (level 16, w_f 0.003) the
+rule on the loss stopped the R-MF and MFRA at 5.74 and 6.07 meV/atom; the rule on the RMSEs went
+on to 5.09 and 5.45 at the same force error (findings.md section 7).
 """
 
 from __future__ import annotations

@@ -296,7 +296,9 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
     if resume and state is not None and (out / "metrics.jsonl").exists():
         done = state.iteration if not hasattr(state, "used") else state.used + state.stage.iteration
         restarts = set(getattr(state, "restarts", []))
-        for rec in read_metrics(out / "metrics.jsonl"):
+        records = read_metrics(out / "metrics.jsonl")
+        check_same_rule(records, monitor.key, out / "metrics.jsonl")
+        for rec in records:
             if monitor.key in rec and rec["iteration"] <= done:
                 monitor.values.append(rec[monitor.key])
                 monitor.iterations.append(rec["iteration"])
@@ -307,6 +309,19 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
             k = int(np.argmin(monitor.values))
             monitor.best = (monitor.values[k], monitor.iterations[k], Potential.load(best_file))
     return monitor
+
+
+WATCHED = {"validation_loss": "loss", "validation_rmse_score": "rmse"}   # metrics.jsonl key -> converge_on
+
+
+def check_same_rule(records, key: str, where: Path) -> None:
+    """Refuse to resume a run whose convergence rule watched something else: its checks and its
+    best_validation.mtp were judged by that, and mixing the two would keep the wrong iterate."""
+    other = next((k for k in WATCHED if k != key and any(k in rec for rec in records)), None)
+    if other is not None:
+        raise ValueError(f"{where}: this run's convergence rule watched the {other.replace('_', ' ')} "
+                         f"(optimizer.converge_on: {WATCHED[other]}); resume it with "
+                         f"--set optimizer.converge_on={WATCHED[other]}")
 
 
 def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, root: bool,
