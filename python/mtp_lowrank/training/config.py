@@ -110,10 +110,10 @@ HELP = {
                              "when linear_fit is loss: an energies-only refit would undo the init's force fit)",
     "optimizer.linear_fit": "fit them to the energies (MLIP) or to the whole loss",
     "optimizer.threads": "threads (0: all cores / MPI ranks)",
-    "optimizer.converge_window": "converged when the best validation loss of the last this many checks "
+    "optimizer.converge_window": "converged when the best validation value (converge_on) of the last this many checks "
                                  "(every output.validation_every iterations) improves on the best before them by less "
                                  "than converge_rel_improvement; 0: off",
-    "optimizer.converge_rel_improvement": "relative improvement of the validation loss that still counts as progress",
+    "optimizer.converge_rel_improvement": "relative improvement of the validation value that still counts as progress",
     "optimizer.converge_on": "what the rule and the kept iterate go by: rmse (the geometric mean of the validation "
                              "energy and force RMSEs, and stress RMSE when loss.stress_weight > 0, so that a relative "
                              "gain in any counts the same whatever the loss weights) or loss (the training loss on "

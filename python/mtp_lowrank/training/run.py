@@ -206,8 +206,8 @@ def radial_floors(m: dict, pot: Potential, train, species, shortest=None) -> np.
 class MetricsLog:
     """The per-iteration callback: one printed line and one metrics.jsonl record per iteration
     (training RMSEs from the loss evaluation of the accepted iterate; every `every` iterations
-    the validation loss, which decides convergence (`monitor`), and validation RMSEs). A
-    Ctrl-C or convergence during the validation still writes the record."""
+    the validation RMSEs and the value that decides convergence (`monitor`: their rmse_score or
+    the validation loss)). A Ctrl-C or convergence during the validation still writes the record."""
 
     def __init__(self, path: Path | None, loss: Loss, val, every: int, log, rank_of, append: bool,
                  monitor: ValidationMonitor | None = None, ready=lambda rec: True, as_model=lambda p: p):
@@ -277,8 +277,8 @@ def training_loss(lo: dict, pot: Potential, images, threads: int, comm=None, fre
 
 def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: Path, resume: str | None,
                        state) -> ValidationMonitor | None:
-    """The convergence rule on the validation loss (None without validation data or with
-    optimizer.converge_window 0). On resume, the checks up to the checkpoint come back from
+    """The convergence rule on optimizer.converge_on's validation value (None without validation
+    data or with optimizer.converge_window 0). On resume, the checks up to the checkpoint come back from
     metrics.jsonl (the resumed run retakes the same iterates after it)."""
     opt, lo = cfg["optimizer"], cfg["loss"]
     if not val or not opt["converge_window"] or not cfg["output"]["validation_every"]:
