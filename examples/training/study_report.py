@@ -401,7 +401,8 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
     plot_errors_vs_level(rows, out / "plots" / "errors_vs_level.png", snap)
     text = ["# Nb-Mo-Ta-W study report", "",
             "Validation split: 10% of `train.xyz` (seed 0: 4754 training / 528 validation configurations). "
-            "Errors are validation RMSEs of each run's result (the iterate with the lowest validation loss); "
+            "Errors are validation RMSEs of each run's result (the iterate its rule kept: the lowest validation "
+            "loss, or for runs named _rmse the lowest geometric mean of the validation energy and force RMSEs); "
             "unfinished runs show their best validation check so far. Mean ± sample std over seeds.", "",
             "## The paper's comparison, as the recipe trains it", "",
             "Every model trained end to end by `nbmotaw_study.py --recipe` (two stages, mixing rule 0.1, stage 2 "
