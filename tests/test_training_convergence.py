@@ -111,7 +111,31 @@ def test_training_on_the_rmse_score_stops_by_it_and_keeps_its_best(tmp_path, cap
                                   Potential.load(run / "best_validation.mtp").parameter_vector())
 
 
-@pytest.mark.parametrize("criterion", ["loss", "rmse"])
+def test_both_stops_only_when_the_score_and_the_loss_are_flat_and_keeps_the_lowest_score(tmp_path, capsys):
+    cfg = _write_config(tmp_path)
+    sets = ["optimizer.max_iter=400", "output.validation_every=1", "optimizer.converge_window=3",
+            "optimizer.converge_rel_improvement=0.05", "optimizer.rel_decrease=0", "optimizer.converge_on=both"]
+    main(["train", str(cfg), "--set", *sets])
+    out = capsys.readouterr().out
+    run = tmp_path / "run"
+    report = json.loads((run / "report.json").read_text())
+    assert report["message"].startswith("converged: validation rmse score and validation loss improved by less than 0.05")
+    checks = [r for r in _records(run) if "validation_rmse_score" in r]
+    assert checks and all("validation_loss" in r for r in checks)
+    scores, losses = [r["validation_rmse_score"] for r in checks], [r["validation_loss"] for r in checks]
+    assert checks[-1].get("converged") and converged(scores, 3, 0.05) and converged(losses, 3, 0.05)
+    for k in range(1, len(checks)):   # at no earlier check were both flat
+        assert not (converged(scores[:k], 3, 0.05) and converged(losses[:k], 3, 0.05))
+    best = checks[int(np.argmin(scores))]
+    assert f"lowest validation rmse score (iteration {best['iteration']}" in out
+    # the same run on the score alone: identical until it stops, and it stops no later
+    main(["train", str(cfg), "--set", *sets[:-1], "optimizer.converge_on=rmse", f"output.directory={tmp_path / 'rmse'}"])
+    alone = _records(tmp_path / "rmse")
+    assert alone[-1]["iteration"] <= checks[-1]["iteration"]
+    assert [r["loss"] for r in alone] == [r["loss"] for r in _records(run)[:len(alone)]]
+
+
+@pytest.mark.parametrize("criterion", ["loss", "rmse", "both"])
 def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys, criterion):
     cfg = _write_config(tmp_path)
     sets = ["output.validation_every=1", "optimizer.converge_window=3", "optimizer.converge_rel_improvement=0.05",
@@ -124,9 +148,10 @@ def test_resumed_run_converges_like_the_straight_one(tmp_path, capsys, criterion
           "--resume", str(tmp_path / "part" / "checkpoint.mtp")])
     resumed = _records(tmp_path / "part")
     assert [r["iteration"] for r in resumed] == [r["iteration"] for r in straight]
-    key = {"loss": "validation_loss", "rmse": "validation_rmse_score"}[criterion]
-    assert any(key in r for r in straight)
-    assert [r.get(key) for r in resumed] == [r.get(key) for r in straight]
+    for key in {"loss": ["validation_loss"], "rmse": ["validation_rmse_score"],
+                "both": ["validation_loss", "validation_rmse_score"]}[criterion]:
+        assert any(key in r for r in straight)
+        assert [r.get(key) for r in resumed] == [r.get(key) for r in straight]
     a = Potential.load(tmp_path / "straight" / "potential.mtp").parameter_vector()
     b = Potential.load(tmp_path / "part" / "potential.mtp").parameter_vector()
     np.testing.assert_array_equal(a, b)
@@ -216,6 +241,9 @@ def test_resuming_on_another_rule_is_refused_with_the_setting_to_use(tmp_path, c
     msg = _exit_message(["train", str(cfg), "--set", *sets, "optimizer.max_iter=6", "--resume", ckpt])
     assert str(tmp_path / "run" / "metrics.jsonl") in msg
     assert "watched the validation loss (optimizer.converge_on: loss)" in msg
+    assert "--set optimizer.converge_on=loss" in msg
+    msg = _exit_message(["train", str(cfg), "--set", *sets, "optimizer.max_iter=6", "optimizer.converge_on=both",
+                         "--resume", ckpt])
     assert "--set optimizer.converge_on=loss" in msg
     main(["train", str(cfg), "--set", *sets, "optimizer.max_iter=6", "optimizer.converge_on=loss", "--resume", ckpt])
     assert json.loads((tmp_path / "run" / "report.json").read_text())["iterations"] == 6

@@ -151,7 +151,7 @@ def mix_suffix(args) -> str:
 
 
 def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
-    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_mix<lambda>][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_rmse][_cont]_s<seed>"""
+    """OUT/runs[_<split>]/l<level>/<kind>[_floor][_mix<lambda>][_sm<lambda>][_bal][_warm][_fw<w_f>][_rs<restarts>][_rmse|_both][_cont]_s<seed>"""
     split = getattr(args, "split", "standard")
     smooth = getattr(args, "smoothness", 0.0)
     floor = "_floor" if getattr(args, "radial_floor", None) else ""
@@ -161,7 +161,8 @@ def run_dir(out: Path, level: int, kind: str, seed: int, args=None) -> Path:
     fw = f"_fw{fw:g}" if fw != 0.01 else ""
     cont = "_cont" if getattr(args, "init_run", None) else ""
     rs = f"_rs{args.restarts}" if getattr(args, "restarts", 0) else ""
-    rmse = "_rmse" if getattr(args, "converge_on", "loss") == "rmse" else ""
+    rule = getattr(args, "converge_on", "loss")
+    rmse = f"_{rule}" if rule != "loss" else ""   # _rmse, _both
     name = f"{kind}{floor}{mix_suffix(args)}{f'_sm{smooth:g}' if smooth else ''}{bal}{warm}{fw}{rs}{rmse}{cont}_s{seed}"
     return out / ("runs" if split == "standard" else f"runs_{split}") / f"l{level}" / name
 
@@ -323,9 +324,10 @@ def main():
     ap.add_argument("--force-weight", type=float, default=0.01)
     ap.add_argument("--converge-window", type=int, default=10, help="validation checks (every 20 iterations)")
     ap.add_argument("--converge-rel", type=float, default=1e-3)
-    ap.add_argument("--converge-on", default="loss", choices=("loss", "rmse"),
+    ap.add_argument("--converge-on", default="loss", choices=("loss", "rmse", "both"),
                     help="optimizer.converge_on of the runs: the rule and the kept iterate go by the validation loss, "
-                         "or by the geometric mean of the validation energy and force RMSEs (_rmse)")
+                         "or by the geometric mean of the validation energy and force RMSEs (_rmse), or the rule waits "
+                         "for both to be flat and keeps the lowest geometric mean (_both)")
     ap.add_argument("--restarts", type=int, default=0,
                     help="optimizer.restarts: BFGS restarts when the validation rule fires, before stopping (_rs<n>)")
     ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")

@@ -23,7 +23,7 @@ def kind_name(kind: str) -> str:
     base, *variants = kind.split("_")
     words = {"floor": "radial floors", "bal": "balanced group weights", "warm": "warm start",
              "cont": "continued from the run without the change",
-             "rmse": "rule on the validation RMSEs"}
+             "rmse": "rule on the validation RMSEs", "both": "rule on the validation RMSEs and loss"}
 
     def word(v):
         if v in words:
@@ -327,6 +327,11 @@ def on_rmses(row) -> bool:
     return "rmse" in row["kind"].split("_")
 
 
+def rule_of(row) -> str:
+    """optimizer.converge_on of the run, from its name: rmse (_rmse), both (_both) or loss."""
+    return next((v for v in row["kind"].split("_") if v in ("rmse", "both")), "loss")
+
+
 def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1") -> str:
     """The paper's comparison as the recipe (with its mixing rule) trained it: one row per level and
     model, over the finished seeds of the recipe's last stage (on the rule on the validation RMSEs;
@@ -360,8 +365,8 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
 
 def criterion_table(rows) -> str:
     """Stage 2 of the recipe, paired: the same start (stage 1, same seed) continued until the rule
-    on the validation loss (the recipe) or on the validation RMSEs (optimizer.converge_on rmse,
-    runs named _rmse): iterations run, the kept iterate, minutes, validation E and F."""
+    on the validation loss, on the validation RMSEs (optimizer.converge_on rmse, runs named
+    _rmse), or on both (_both): iterations run, the kept iterate, minutes, validation E and F."""
     import re
 
     def kept(r):
@@ -370,11 +375,17 @@ def criterion_table(rows) -> str:
 
     lines = ["| level | model | seed | rule on | iterations (kept) | min | E val (meV/atom) | F val (meV/Å) |",
              "|---|---|---|---|---|---|---|---|"]
-    for r in sorted((r for r in rows if r["finished"] and on_rmses(r)),
-                    key=lambda r: (r["level"], list(KIND_NAMES).index(r["kind"].split("_")[0]), r["seed"])):
-        partner = [p for p in rows if p["finished"] and p["level"] == r["level"] and p["seed"] == r["seed"]
-                   and p["kind"] == r["kind"].replace("_rmse", "")]
-        for run, rule in [(p, "loss") for p in partner] + [(r, "**RMSEs**")]:
+    names = {"loss": "loss", "rmse": "**RMSEs**", "both": "**RMSEs and loss**"}
+    stage2 = {}   # (level, seed, kind without the rule) -> its runs by rule
+    for r in rows:
+        if r["finished"] and (rule_of(r) != "loss" or "cont" in r["kind"].split("_")):
+            plain = "_".join(v for v in r["kind"].split("_") if v not in ("rmse", "both"))
+            stage2.setdefault((r["level"], r["seed"], plain), {})[rule_of(r)] = r
+    for (level, seed, plain), runs in sorted(stage2.items(), key=lambda x: (
+            x[0][0], list(KIND_NAMES).index(x[0][2].split("_")[0]), x[0][1])):
+        if set(runs) == {"loss"}:
+            continue   # no other rule from the same start
+        for run, rule in [(runs[k], names[k]) for k in names if k in runs]:
             lines.append(f"| {run['level']} | {KIND_NAMES[run['kind'].split('_')[0]]} | {run['seed']} | {rule} | "
                          f"{run['iterations']} ({kept(run)}) | {run['seconds'] / 60:.1f} | {run['energy']:.2f} | "
                          f"{run['forces']:.1f} |")

@@ -49,7 +49,7 @@ SCHEMA = {
                   "r_max": (None, int, POSITIVE), "delta_r": (1, int, POSITIVE), "s": (80, int, POSITIVE),
                   "linear_init": (True, bool), "linear_fit": ("energies", ["energies", "loss"]),
                   "threads": (0, int, NONNEG), "converge_window": (10, int, NONNEG),
-                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "converge_on": ("rmse", ["rmse", "loss"]),
+                  "converge_rel_improvement": (1e-3, (float, int), FRACTION), "converge_on": ("rmse", ["rmse", "loss", "both"]),
                   "restarts": (0, int, NONNEG)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
                "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool)},
@@ -116,8 +116,9 @@ HELP = {
     "optimizer.converge_rel_improvement": "relative improvement of the validation value that still counts as progress",
     "optimizer.converge_on": "what the rule and the kept iterate go by: rmse (the geometric mean of the validation "
                              "energy and force RMSEs, and stress RMSE when loss.stress_weight > 0, so that a relative "
-                             "gain in any counts the same whatever the loss weights) or loss (the training loss on "
-                             "the validation data, group weights included)",
+                             "gain in any counts the same whatever the loss weights), loss (the training loss on "
+                             "the validation data, group weights included), or both (stop only when neither improves; "
+                             "keep the lowest rmse score)",
     "optimizer.restarts": "bfgs: when the convergence rule fires, restart BFGS this many times from the current "
                           "iterate with a fresh curvature estimate before stopping (a stale one stalls it)",
     "output.directory": "run directory (must be new or empty unless --overwrite or --resume)",

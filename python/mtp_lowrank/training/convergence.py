@@ -65,6 +65,8 @@ class ValidationMonitor:
         self.values: list[float] = []
         self.iterations: list[int] = []
         self.best: tuple[float, int, Potential] | None = None   # (value, iteration, potential)
+        # optimizer.converge_on both: a second monitor (on the loss) that must be flat too
+        self.guard: ValidationMonitor | None = None
 
     @classmethod
     def on_loss(cls, validation_loss: Loss, window: int, rel_improvement: float, on_best=None):
@@ -84,21 +86,30 @@ class ValidationMonitor:
             return score_of(summarize(predictions(p, images), by_group=False)["all"])
         return cls(measure, window, rel_improvement, on_best, key="validation_rmse_score", score_of=score_of)
 
+    @property
+    def watched(self) -> str:
+        """What the rule watches, in words (e.g. 'validation rmse score and validation loss')."""
+        return " and ".join(m.key.replace("_", " ") for m in (self, self.guard) if m is not None)
+
     def holds(self) -> bool:
-        """The rule holds on the checks so far (it fired at the last one)."""
-        return converged(self.values, self.window, self.rel_improvement)
+        """The rule holds on the checks so far (it fired at the last one): the value, and the
+        guard's if there is one, improved by less than rel_improvement over the window."""
+        return (converged(self.values, self.window, self.rel_improvement)
+                and (self.guard is None or self.guard.holds()))
 
     def restart(self, iteration: int) -> None:
-        """The optimizer restarted at `iteration`: the rule starts over, with the best loss so far
+        """The optimizer restarted at `iteration`: the rule starts over, with the best value so far
         as the reference the next `window` checks must improve on."""
         keep = [k for k, it in enumerate(self.iterations) if it <= iteration]
         if keep:
             k = min(keep, key=lambda j: self.values[j])
             self.values, self.iterations = [self.values[k]], [self.iterations[k]]
+        if self.guard is not None:
+            self.guard.restart(iteration)
 
-    def check(self, potential: Potential, iteration: int, value: float | None = None) -> float:
-        """The measure of `potential` (`value` if the caller has it); raises Converged when
-        training has converged."""
+    def record(self, potential: Potential, iteration: int, value: float | None = None) -> float:
+        """Add the measure of `potential` (`value` if the caller has it) at `iteration`; keep the
+        iterate if it is the best so far."""
         value = float(self.measure(potential) if value is None else value)
         self.values.append(value)
         self.iterations.append(iteration)
@@ -106,7 +117,14 @@ class ValidationMonitor:
             self.best = (value, iteration, potential)
             if self.on_best is not None:
                 self.on_best(potential)
-        if converged(self.values, self.window, self.rel_improvement):
-            raise Converged(f"converged: {self.key.replace('_', ' ')} improved by less than {self.rel_improvement:g} "
+        return value
+
+    def check(self, potential: Potential, iteration: int, value: float | None = None) -> float:
+        """record() (and the guard's); raises Converged when training has converged."""
+        value = self.record(potential, iteration, value)
+        if self.guard is not None:
+            self.guard.record(potential, iteration)
+        if self.holds():
+            raise Converged(f"converged: {self.watched} improved by less than {self.rel_improvement:g} "
                             f"(relative) over the last {self.window} checks; best at iteration {self.best[1]}")
         return value

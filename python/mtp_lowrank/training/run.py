@@ -238,9 +238,10 @@ class MetricsLog:
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
                 score = self.monitor.score_of(v) if on_rmse else None
             if due and self.monitor is not None and self.ready(rec):
-                rec[self.monitor.key] = self.monitor.check(self.as_model(current), rec["iteration"], value=score)
+                self.monitor.check(self.as_model(current), rec["iteration"], value=score)
+                self.write_watched(rec)
         except Converged:
-            rec[self.monitor.key] = self.monitor.values[-1]
+            self.write_watched(rec)
             rec["converged"] = True
             raise
         except KeyboardInterrupt:
@@ -251,6 +252,12 @@ class MetricsLog:
             if self.file is not None:
                 self.file.write(json.dumps(rec) + "\n")
                 self.file.flush()
+
+    def write_watched(self, rec: dict) -> None:
+        """The monitor's latest value (and its guard's) into the record, under their keys."""
+        for m in (self.monitor, self.monitor.guard):
+            if m is not None:
+                rec[m.key] = m.values[-1]
 
     def close(self):
         if self.file is not None:
@@ -288,20 +295,25 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
             p.save(out / "best_validation.mtp", mlip_compatible=False)
 
     rule = (opt["converge_window"], opt["converge_rel_improvement"])
-    if opt["converge_on"] == "rmse":
-        monitor = ValidationMonitor.on_rmse(val, *rule, on_best=save_best, stress=lo["stress_weight"] > 0)
-    else:
+    if opt["converge_on"] != "rmse":
         vloss = training_loss(lo, pot, val, threads, comm, where="validation data", penalty=False)
+    if opt["converge_on"] == "loss":
         monitor = ValidationMonitor.on_loss(vloss, *rule, on_best=save_best)
+    else:
+        monitor = ValidationMonitor.on_rmse(val, *rule, on_best=save_best, stress=lo["stress_weight"] > 0)
+        if opt["converge_on"] == "both":   # stops only when the loss is flat too
+            monitor.guard = ValidationMonitor.on_loss(vloss, *rule)
     if resume and state is not None and (out / "metrics.jsonl").exists():
         done = state.iteration if not hasattr(state, "used") else state.used + state.stage.iteration
         restarts = set(getattr(state, "restarts", []))
         records = read_metrics(out / "metrics.jsonl")
-        check_same_rule(records, monitor.key, out / "metrics.jsonl")
+        check_same_rule(records, opt["converge_on"], out / "metrics.jsonl")
         for rec in records:
             if monitor.key in rec and rec["iteration"] <= done:
-                monitor.values.append(rec[monitor.key])
-                monitor.iterations.append(rec["iteration"])
+                for m in (monitor, monitor.guard):
+                    if m is not None:
+                        m.values.append(rec[m.key])
+                        m.iterations.append(rec["iteration"])
                 if rec["iteration"] in restarts:   # the rule fired here and BFGS restarted
                     monitor.restart(rec["iteration"])
         best_file = out / "best_validation.mtp"
@@ -311,17 +323,20 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
     return monitor
 
 
-WATCHED = {"validation_loss": "loss", "validation_rmse_score": "rmse"}   # metrics.jsonl key -> converge_on
+WATCHED = {"loss": {"validation_loss"}, "rmse": {"validation_rmse_score"},   # converge_on -> its metrics.jsonl keys
+           "both": {"validation_rmse_score", "validation_loss"}}
 
 
-def check_same_rule(records, key: str, where: Path) -> None:
+def check_same_rule(records, converge_on: str, where: Path) -> None:
     """Refuse to resume a run whose convergence rule watched something else: its checks and its
     best_validation.mtp were judged by that, and mixing the two would keep the wrong iterate."""
-    other = next((k for k in WATCHED if k != key and any(k in rec for rec in records)), None)
-    if other is not None:
-        raise ValueError(f"{where}: this run's convergence rule watched the {other.replace('_', ' ')} "
-                         f"(optimizer.converge_on: {WATCHED[other]}); resume it with "
-                         f"--set optimizer.converge_on={WATCHED[other]}")
+    keys = set().union(*WATCHED.values())
+    found = {k for rec in records for k in keys if k in rec}
+    if found and found != WATCHED[converge_on]:
+        was = next((mode for mode, watched in WATCHED.items() if watched == found), "?")
+        raise ValueError(f"{where}: this run's convergence rule watched the "
+                         f"{' and the '.join(sorted(k.replace('_', ' ') for k in found))} (optimizer.converge_on: "
+                         f"{was}); resume it with --set optimizer.converge_on={was}")
 
 
 def optimize(pot: Potential, loss: Loss, state, cfg: dict, callback, out: Path, root: bool,
