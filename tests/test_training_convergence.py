@@ -49,6 +49,8 @@ def test_the_rmse_monitor_counts_stresses_when_they_are_fitted():
     e, f, s = (summary[k]["rmse"] for k in ("energy_meV_per_atom", "forces_meV_per_A", "stress_GPa"))
     assert validation_rmses(summary) == (e, f)
     assert validation_rmses(summary, stress=True) == (e, f, s)
+    energy_only = dict(summary, forces_meV_per_A={"rmse": float("nan"), "mae": float("nan"), "n": 0})
+    assert validation_rmses(energy_only) == (e,)   # data without forces: the energy alone
     for stress, expected in ((False, np.sqrt(e * f)), (True, np.cbrt(e * f * s))):
         monitor = ValidationMonitor.on_rmse(images, 3, 0.01, stress=stress)
         assert monitor.measure(truth) == pytest.approx(expected, rel=1e-12)
@@ -247,3 +249,23 @@ def test_resuming_on_another_rule_is_refused_with_the_setting_to_use(tmp_path, c
     assert "--set optimizer.converge_on=loss" in msg
     main(["train", str(cfg), "--set", *sets, "optimizer.max_iter=6", "optimizer.converge_on=loss", "--resume", ckpt])
     assert json.loads((tmp_path / "run" / "report.json").read_text())["iterations"] == 6
+
+
+def test_the_default_rule_works_on_data_without_forces(tmp_path, capsys):
+    """Energies only (no forces in the file): the score is the energy RMSE, and the rule fires."""
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    cfg = _write_config(tmp_path)
+    images = ase.io.read(tmp_path / "train.xyz", ":")
+    for a in images:
+        a.calc = SinglePointCalculator(a, energy=a.get_potential_energy())
+    ase.io.write(tmp_path / "train.xyz", images)
+    sets = ["optimizer.max_iter=400", "output.validation_every=1", "optimizer.converge_window=3",
+            "optimizer.converge_rel_improvement=0.05", "optimizer.rel_decrease=0"]
+    main(["train", str(cfg), "--set", *sets])
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["message"].startswith("converged: validation rmse score"), report["message"]
+    checks = [r for r in _records(tmp_path / "run") if "validation_rmse_score" in r]
+    assert all(r["validation_rmse_score"] == pytest.approx(r["validation_energy_rmse_meV_per_atom"], rel=1e-12)
+               for r in checks)

@@ -41,9 +41,12 @@ def rmse_score(*rmses: float) -> float:
 
 
 def validation_rmses(summary: dict, stress: bool = False) -> tuple[float, ...]:
-    """(energy RMSE in meV/atom, force RMSE in meV/A[, stress RMSE in GPa]) from
-    summarize()["all"]; the stress only with `stress` and if the data has stresses."""
-    rmses = (summary["energy_meV_per_atom"]["rmse"], summary["forces_meV_per_A"]["rmse"])
+    """(energy RMSE in meV/atom[, force RMSE in meV/A][, stress RMSE in GPa]) from
+    summarize()["all"]: the forces if the data has any, the stress only with `stress` and if
+    the data has stresses."""
+    rmses = (summary["energy_meV_per_atom"]["rmse"],)
+    if summary["forces_meV_per_A"]["n"]:
+        rmses += (summary["forces_meV_per_A"]["rmse"],)
     if stress and summary["stress_GPa"]["n"]:
         rmses += (summary["stress_GPa"]["rmse"],)
     return rmses

@@ -22,7 +22,7 @@ from .regularization import RadialMixing
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
-from .convergence import ValidationMonitor, validation_rmses
+from .convergence import ValidationMonitor
 from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
@@ -233,7 +233,7 @@ class MetricsLog:
             score = None   # with a monitor on the RMSEs every MPI rank computes them, so all decide alike
             if due and (self.file is not None or on_rmse):
                 v = summarize(predictions(current, self.val), by_group=False)["all"]
-                e, f = validation_rmses(v)
+                e, f = v["energy_meV_per_atom"]["rmse"], v["forces_meV_per_A"]["rmse"]
                 rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
                 score = self.monitor.score_of(v) if on_rmse else None
