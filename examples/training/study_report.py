@@ -234,7 +234,7 @@ def recipe_table(rows) -> str:
             return x.get("message", "running").split(" (")[0].split(":")[0] if x["finished"] else "running"
 
         lines.append(f"| {r['level']} | {KIND_NAMES[r['kind'].split('_')[0]]}{mixing_of(r['kind'])}"
-                     f"{', stage 2 on the RMSEs' if on_rmses(r) else ''} | {r['seed']} | {first['iterations']} / {first['seconds'] / 60:.1f} / {stop(first)} | "
+                     f"{', stage 2 on the RMSEs' if rule_of(r) == 'rmse' else ''} | {r['seed']} | {first['iterations']} / {first['seconds'] / 60:.1f} / {stop(first)} | "
                      f"{r['iterations']} / {r['seconds'] / 60:.1f} / {', '.join(map(str, restarts_of(r))) or '-'} / "
                      f"{stop(r)} | {first['iterations'] + r['iterations']} / {(first['seconds'] + r['seconds']) / 60:.1f} | "
                      f"{r.get('energy', float('nan')):.2f} | {r.get('forces', float('nan')):.1f} |")
@@ -322,11 +322,6 @@ def plot_errors_vs_level(rows, path: Path, snap) -> None:
     plt.close(fig)
 
 
-def on_rmses(row) -> bool:
-    """The run's convergence rule watched the validation RMSEs (optimizer.converge_on rmse, _rmse)."""
-    return "rmse" in row["kind"].split("_")
-
-
 def rule_of(row) -> str:
     """optimizer.converge_on of the run, from its name: rmse (_rmse), both (_both) or loss."""
     return next((v for v in row["kind"].split("_") if v in ("rmse", "both")), "loss")
@@ -341,7 +336,7 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
     lines = ["| level | model | radial params (% of base) | seeds | E val (meV/atom) | F val (meV/Å) | "
              "best seed: E / F | min, both stages | E / SNAP | F / SNAP |", "|---|---|---|---|---|---|---|---|---|---|"]
     last = [r for r in rows if r["finished"] and predecessor(r) is not None and mixing_of(r["kind"]) == mixing
-            and recipe_of(chain_root(r, rows)["kind"]) == "recipe" and on_rmses(r)]
+            and recipe_of(chain_root(r, rows)["kind"]) == "recipe" and rule_of(r) == "rmse"]
     for level in sorted({r["level"] for r in last}):
         base = [r for r in last if r["level"] == level and r["kind"].split("_")[0] == "base"]
         for name in KIND_NAMES:
@@ -379,7 +374,7 @@ def criterion_table(rows) -> str:
     stage2 = {}   # (level, seed, kind without the rule) -> its runs by rule
     for r in rows:
         if r["finished"] and (rule_of(r) != "loss" or "cont" in r["kind"].split("_")):
-            plain = "_".join(v for v in r["kind"].split("_") if v not in ("rmse", "both"))
+            plain = "_".join(v for v in r["kind"].split("_") if v != rule_of(r))
             stage2.setdefault((r["level"], r["seed"], plain), {})[rule_of(r)] = r
     for (level, seed, plain), runs in sorted(stage2.items(), key=lambda x: (
             x[0][0], list(KIND_NAMES).index(x[0][2].split("_")[0]), x[0][1])):

@@ -89,10 +89,24 @@ class ValidationMonitor:
             return score_of(summarize(predictions(p, images), by_group=False)["all"])
         return cls(measure, window, rel_improvement, on_best, key="validation_rmse_score", score_of=score_of)
 
+    def chain(self) -> list["ValidationMonitor"]:
+        """This monitor and its guard, if any."""
+        return [self] if self.guard is None else [self, self.guard]
+
     @property
     def watched(self) -> str:
         """What the rule watches, in words (e.g. 'validation rmse score and validation loss')."""
-        return " and ".join(m.key.replace("_", " ") for m in (self, self.guard) if m is not None)
+        return " and ".join(m.key.replace("_", " ") for m in self.chain())
+
+    def latest(self) -> dict:
+        """{metrics.jsonl key: latest value} of this monitor and its guard."""
+        return {m.key: m.values[-1] for m in self.chain()}
+
+    def restore(self, record: dict) -> None:
+        """Take back a check from a metrics.jsonl record (on resume), for this monitor and its guard."""
+        for m in self.chain():
+            m.values.append(record[m.key])
+            m.iterations.append(record["iteration"])
 
     def holds(self) -> bool:
         """The rule holds on the checks so far (it fired at the last one): the value, and the

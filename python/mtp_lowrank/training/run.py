@@ -239,9 +239,9 @@ class MetricsLog:
                 score = self.monitor.score_of(v) if on_rmse else None
             if due and self.monitor is not None and self.ready(rec):
                 self.monitor.check(self.as_model(current), rec["iteration"], value=score)
-                self.write_watched(rec)
+                rec.update(self.monitor.latest())
         except Converged:
-            self.write_watched(rec)
+            rec.update(self.monitor.latest())
             rec["converged"] = True
             raise
         except KeyboardInterrupt:
@@ -252,12 +252,6 @@ class MetricsLog:
             if self.file is not None:
                 self.file.write(json.dumps(rec) + "\n")
                 self.file.flush()
-
-    def write_watched(self, rec: dict) -> None:
-        """The monitor's latest value (and its guard's) into the record, under their keys."""
-        for m in (self.monitor, self.monitor.guard):
-            if m is not None:
-                rec[m.key] = m.values[-1]
 
     def close(self):
         if self.file is not None:
@@ -295,14 +289,17 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
             p.save(out / "best_validation.mtp", mlip_compatible=False)
 
     rule = (opt["converge_window"], opt["converge_rel_improvement"])
-    if opt["converge_on"] != "rmse":
+
+    def on_loss(on_best=None):
         vloss = training_loss(lo, pot, val, threads, comm, where="validation data", penalty=False)
+        return ValidationMonitor.on_loss(vloss, *rule, on_best=on_best)
+
     if opt["converge_on"] == "loss":
-        monitor = ValidationMonitor.on_loss(vloss, *rule, on_best=save_best)
+        monitor = on_loss(on_best=save_best)
     else:
         monitor = ValidationMonitor.on_rmse(val, *rule, on_best=save_best, stress=lo["stress_weight"] > 0)
         if opt["converge_on"] == "both":   # stops only when the loss is flat too
-            monitor.guard = ValidationMonitor.on_loss(vloss, *rule)
+            monitor.guard = on_loss()
     if resume and state is not None and (out / "metrics.jsonl").exists():
         done = state.iteration if not hasattr(state, "used") else state.used + state.stage.iteration
         restarts = set(getattr(state, "restarts", []))
@@ -310,10 +307,7 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
         check_same_rule(records, opt["converge_on"], out / "metrics.jsonl")
         for rec in records:
             if monitor.key in rec and rec["iteration"] <= done:
-                for m in (monitor, monitor.guard):
-                    if m is not None:
-                        m.values.append(rec[m.key])
-                        m.iterations.append(rec["iteration"])
+                monitor.restore(rec)
                 if rec["iteration"] in restarts:   # the rule fired here and BFGS restarted
                     monitor.restart(rec["iteration"])
         best_file = out / "best_validation.mtp"
