@@ -93,3 +93,28 @@ def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tm
     assert [c.strip() for c in headline.split("|")[1:-1]][3] == "1"
     pairs = [line for line in report.splitlines() if line.startswith("| 6 | MF | 0 | ")]
     assert len(pairs) == 2 and "| loss |" in pairs[0] and "| **RMSEs** |" in pairs[1], report
+    for line, run_dir in zip(pairs, (third, second)):   # the kept iterate: the one report.json names
+        kept = json.loads((run_dir / "report.json").read_text())["kept_iteration"]
+        assert kept is not None and f"({kept}) |" in line, (line, kept)
+
+
+def test_an_unfinished_run_is_reported_at_the_iterate_its_rule_keeps(tmp_path):
+    """Under converge_on both the kept iterate is the lowest rmse score, not the lowest loss: an
+    unfinished run's row shows what its best_validation.mtp holds."""
+    sys.path.insert(0, str(STUDY.parent))
+    from study_report import read_run
+
+    run = tmp_path / "runs" / "l6" / "mf_both_s0"
+    run.mkdir(parents=True)
+    checks = [(20, 5.0, 1.0, 6.0, 90.0), (40, 4.0, 2.0, 5.0, 80.0), (60, 4.5, 0.5, 7.0, 70.0)]   # it., score, loss, E, F
+    lines = [{"iteration": it, "loss": 1.0, "seconds": it, "validation_rmse_score": score, "validation_loss": loss,
+              "validation_energy_rmse_meV_per_atom": e, "validation_force_rmse_meV_per_A": f}
+             for it, score, loss, e, f in checks]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    row = read_run(run)
+    assert not row["finished"] and row["kept"] == 40 and (row["energy"], row["forces"]) == (5.0, 80.0)
+    for r in lines:   # the rule on the loss alone keeps the lowest loss
+        del r["validation_rmse_score"]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    row = read_run(run)
+    assert row["kept"] == 60 and (row["energy"], row["forces"]) == (7.0, 70.0)

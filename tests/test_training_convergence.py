@@ -105,6 +105,7 @@ def test_training_on_the_rmse_score_stops_by_it_and_keeps_its_best(tmp_path, cap
     assert checks[-1].get("converged") and converged(values, 3, 0.05) and not converged(values[:-1], 3, 0.05)
     best = checks[int(np.argmin(values))]
     assert f"lowest validation rmse score (iteration {best['iteration']}" in out
+    assert report["kept_iteration"] == best["iteration"]
     # the kept iterate is the one with that score: its validation RMSEs are the recorded ones
     final = Potential.load(run / "potential.mtp")
     assert report["validation"]["all"]["energy_meV_per_atom"]["rmse"] == pytest.approx(
@@ -130,6 +131,7 @@ def test_both_stops_only_when_the_score_and_the_loss_are_flat_and_keeps_the_lowe
         assert not (converged(scores[:k], 3, 0.05) and converged(losses[:k], 3, 0.05))
     best = checks[int(np.argmin(scores))]
     assert f"lowest validation rmse score (iteration {best['iteration']}" in out
+    assert report["kept_iteration"] == best["iteration"]
     # the same run on the score alone: identical until it stops, and it stops no later
     main(["train", str(cfg), "--set", *sets[:-1], "optimizer.converge_on=rmse", f"output.directory={tmp_path / 'rmse'}"])
     alone = _records(tmp_path / "rmse")

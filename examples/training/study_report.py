@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtp_lowrank.training.convergence import kept_by
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -41,12 +43,6 @@ def kind_name(kind: str) -> str:
     return ", ".join([KIND_NAMES.get(base, base)] + [word(v) for v in variants])
 
 
-def watched(record: dict) -> float | None:
-    """The value the run's convergence rule watched at this check (its validation loss, or with
-    optimizer.converge_on: rmse its validation rmse score), None where it did not check."""
-    return record.get("validation_loss", record.get("validation_rmse_score"))
-
-
 def read_run(directory: Path) -> dict | None:
     """What a run directory holds: configuration, metrics (time to accuracy) and, when finished,
     its report; None before its first iteration."""
@@ -60,15 +56,17 @@ def read_run(directory: Path) -> dict | None:
     row = {"level": level, "kind": kind, "seed": int(seed), "directory": str(directory), "finished": report is not None,
            "source": source_of(directory),
            "iterations": records[-1]["iteration"], "seconds": records[-1].get("seconds", float("nan")),
-           "checks": [(r["iteration"], r.get("seconds", np.nan), watched(r), r["validation_energy_rmse_meV_per_atom"],
-                       r["validation_force_rmse_meV_per_A"]) for r in val if watched(r) is not None]}
+           "checks": [(r["iteration"], r.get("seconds", np.nan), kept_by(r), r["validation_energy_rmse_meV_per_atom"],
+                       r["validation_force_rmse_meV_per_A"]) for r in val if kept_by(r) is not None]}
+    # the iterate the rule keeps (best_validation.mtp; the result when finished): its lowest check
+    finite = [c for c in row["checks"] if np.isfinite(c[2])]
+    row["kept"] = min(finite, key=lambda c: c[2])[0] if finite else None
     if report is not None:
         v = report["validation"]["all"]
         row.update(energy=v["energy_meV_per_atom"]["rmse"], forces=v["forces_meV_per_A"]["rmse"],
                    radial=report["radial_parameters"], ranks=report["ranks"], message=report["message"])
     elif val:   # unfinished: its best validation check so far (what best_validation.mtp holds)
-        best = min(val, key=lambda r: watched(r) if watched(r) is not None else np.inf) \
-            if watched(val[-1]) is not None else val[-1]
+        best = next(r for r in val if r["iteration"] == row["kept"]) if row["kept"] is not None else val[-1]
         row.update(energy=best["validation_energy_rmse_meV_per_atom"], forces=best["validation_force_rmse_meV_per_A"])
     return row
 
@@ -362,12 +360,6 @@ def criterion_table(rows) -> str:
     """Stage 2 of the recipe, paired: the same start (stage 1, same seed) continued until the rule
     on the validation loss, on the validation RMSEs (optimizer.converge_on rmse, runs named
     _rmse), or on both (_both): iterations run, the kept iterate, minutes, validation E and F."""
-    import re
-
-    def kept(r):
-        found = re.search(r"best at iteration (\d+)", r.get("message", ""))
-        return found.group(1) if found else "-"
-
     lines = ["| level | model | seed | rule on | iterations (kept) | min | E val (meV/atom) | F val (meV/Å) |",
              "|---|---|---|---|---|---|---|---|"]
     names = {"loss": "loss", "rmse": "**RMSEs**", "both": "**RMSEs and loss**"}
@@ -381,8 +373,9 @@ def criterion_table(rows) -> str:
         if set(runs) == {"loss"}:
             continue   # no other rule from the same start
         for run, rule in [(runs[k], names[k]) for k in names if k in runs]:
+            kept = run["kept"] if run["kept"] is not None else "-"
             lines.append(f"| {run['level']} | {KIND_NAMES[run['kind'].split('_')[0]]} | {run['seed']} | {rule} | "
-                         f"{run['iterations']} ({kept(run)}) | {run['seconds'] / 60:.1f} | {run['energy']:.2f} | "
+                         f"{run['iterations']} ({kept}) | {run['seconds'] / 60:.1f} | {run['energy']:.2f} | "
                          f"{run['forces']:.1f} |")
     return "\n".join(lines)
 

@@ -24,7 +24,11 @@ from .bfgs import Converged
 from .loss import Loss
 from .metrics import predictions, summarize
 
-__all__ = ["converged", "rmse_score", "ValidationMonitor"]
+__all__ = ["converged", "rmse_score", "ValidationMonitor", "WATCHED_KEYS", "kept_by"]
+
+LOSS_KEY, RMSE_KEY = "validation_loss", "validation_rmse_score"   # their names in metrics.jsonl
+# optimizer.converge_on -> the metrics.jsonl keys its rule watches; the first one keeps the iterate
+WATCHED_KEYS = {"loss": (LOSS_KEY,), "rmse": (RMSE_KEY,), "both": (RMSE_KEY, LOSS_KEY)}
 
 
 def converged(values, window: int, rel_improvement: float) -> bool:
@@ -38,6 +42,13 @@ def rmse_score(*rmses: float) -> float:
     """The geometric mean of the RMSEs (e.g. energy in meV/atom and force in meV/A): scale-free
     in each, so a 1% lower energy RMSE counts as much as a 1% lower force RMSE."""
     return float(np.exp(np.mean(np.log(rmses))))
+
+
+def kept_by(record: dict) -> float | None:
+    """The value by which the rule of the run that wrote this metrics.jsonl record keeps its
+    iterate (the rmse score under converge_on rmse or both, else the validation loss); None
+    where it did not check."""
+    return record.get(RMSE_KEY, record.get(LOSS_KEY))
 
 
 def validation_rmses(summary: dict, stress: bool = False) -> tuple[float, ...]:
@@ -56,7 +67,7 @@ class ValidationMonitor:
     """The watched value (validation loss or rmse_score) at each check, the best iterate so far,
     and the convergence decision (the same on every MPI rank)."""
 
-    def __init__(self, measure, window: int, rel_improvement: float, on_best=None, key: str = "validation_loss",
+    def __init__(self, measure, window: int, rel_improvement: float, on_best=None, key: str = LOSS_KEY,
                  score_of=None):
         """measure(potential) -> the value the rule watches (e.g. the validation loss; lower is
         better); `key` names it in metrics.jsonl. on_best(potential) runs whenever the best
@@ -76,7 +87,7 @@ class ValidationMonitor:
         """The rule on the validation loss (the loss summed over ranks like the training loss)."""
         def measure(p):
             return float(validation_loss.for_template(p).evaluate(p, gradient=False)["loss"])
-        return cls(measure, window, rel_improvement, on_best, key="validation_loss")
+        return cls(measure, window, rel_improvement, on_best, key=LOSS_KEY)
 
     @classmethod
     def on_rmse(cls, images, window: int, rel_improvement: float, on_best=None, stress: bool = False):
@@ -87,7 +98,7 @@ class ValidationMonitor:
 
         def measure(p):
             return score_of(summarize(predictions(p, images), by_group=False)["all"])
-        return cls(measure, window, rel_improvement, on_best, key="validation_rmse_score", score_of=score_of)
+        return cls(measure, window, rel_improvement, on_best, key=RMSE_KEY, score_of=score_of)
 
     def chain(self) -> list["ValidationMonitor"]:
         """This monitor and its guard, if any."""

@@ -92,6 +92,7 @@ class TrainResult:
     message: str
     history: list = field(default_factory=list)  # one dict per iteration
     state: object = None          # the optimizer's final state, where it can resume from one
+    kept_iteration: int | None = None   # with a validation rule: the iteration of `potential` (early stopping)
 
 
 def train_bfgs(potential: Potential, loss: Loss, max_iter: int = 1000, gtol: float = 1e-8,

@@ -22,7 +22,7 @@ from .regularization import RadialMixing
 from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
-from .convergence import ValidationMonitor
+from .convergence import WATCHED_KEYS, ValidationMonitor
 from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
@@ -317,17 +317,13 @@ def validation_monitor(pot: Potential, val, cfg: dict, comm, threads: int, out: 
     return monitor
 
 
-WATCHED = {"loss": {"validation_loss"}, "rmse": {"validation_rmse_score"},   # converge_on -> its metrics.jsonl keys
-           "both": {"validation_rmse_score", "validation_loss"}}
-
-
 def check_same_rule(records, converge_on: str, where: Path) -> None:
     """Refuse to resume a run whose convergence rule watched something else: its checks and its
     best_validation.mtp were judged by that, and mixing the two would keep the wrong iterate."""
-    keys = set().union(*WATCHED.values())
+    keys = set().union(*WATCHED_KEYS.values())
     found = {k for rec in records for k in keys if k in rec}
-    if found and found != WATCHED[converge_on]:
-        was = next((mode for mode, watched in WATCHED.items() if watched == found), "?")
+    if found and found != set(WATCHED_KEYS[converge_on]):
+        was = next((mode for mode, watched in WATCHED_KEYS.items() if set(watched) == found), "?")
         raise ValueError(f"{where}: this run's convergence rule watched the "
                          f"{' and the '.join(sorted(k.replace('_', ' ') for k in found))} (optimizer.converge_on: "
                          f"{was}); resume it with --set optimizer.converge_on={was}")
@@ -426,6 +422,7 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
         write_active_set(best, train, out, log)
     pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
+              "kept_iteration": result.kept_iteration,   # the iterate the validation rule kept (None: no rule)
               "seconds": seconds,   # this run's wall time; optimizer_seconds: cumulative over resumes
               "optimizer_seconds": float(result.history[-1].get("seconds", seconds)) if result.history else seconds,
               "format": best.format, "ranks": list(best.ranks),
@@ -503,7 +500,7 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
         log(f"{result.message}; the result is the iterate with the lowest {monitor.key.replace('_', ' ')} "
             f"(iteration {monitor.best[1]}, {monitor.best[0]:.6e})")
         result = TrainResult(monitor.best[2], result.loss, result.iterations, result.message, result.history,
-                             result.state)
+                             result.state, kept_iteration=monitor.best[1])
     return write_report(result, train, val, out, out_cfg["plots"], time.perf_counter() - metrics.t_start, root, log,
                         out_cfg["active_set"])
 
