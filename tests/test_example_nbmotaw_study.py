@@ -118,3 +118,31 @@ def test_an_unfinished_run_is_reported_at_the_iterate_its_rule_keeps(tmp_path):
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     row = read_run(run)
     assert row["kept"] == 60 and (row["energy"], row["forces"]) == (7.0, 70.0)
+
+
+@pytest.mark.parametrize("level", [12, 14, 16, 18])
+def test_compressed_ranks_halve_the_radial_parameters_of_real_potentials(level):
+    """The ranks the study trains at each level: the MF and TF radial parameter counts of real
+    potentials are the nearest to half of the base's (no neighbouring rank is nearer); at level 16
+    they are the ranks the shipped potentials have."""
+    sys.path.insert(0, str(STUDY.parent))
+    from model_kinds import LEVEL16_RANKS, compressed_ranks
+
+    from mtp_lowrank import Potential
+
+    ranks = compressed_ranks(len(SPECIES), level)
+    base = Potential.from_level(level, SPECIES, 2.0, 5.0, seed=0)
+    half = base.parameter_count("radial") / 2
+
+    def off(r):
+        return abs(base.to_mf(r).parameter_count("radial") - half)
+
+    assert off(ranks["mf"]) <= min(off(ranks["mf"] - 1), off(ranks["mf"] + 1))
+    r1, r2, r3 = ranks["tf"]
+
+    def off_tt(r):
+        return abs(base.to_tt([r1, r, r3]).parameter_count("radial") - half)
+
+    assert off_tt(r2) <= min(off_tt(r2 - 1), off_tt(r2 + 1))
+    if level == 16:
+        assert ranks == LEVEL16_RANKS

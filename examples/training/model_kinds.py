@@ -7,11 +7,34 @@ N_b = 8 (level 16; base 512):
 TF keeps the last rank at N_b = 8: (4, 6, 4) (240, 47%) truncates the (N_T N_T N_f) x N_b
 unfolding to 4 of its 8 directions, and the trained NbMoTaW MF compressed so scores 3747
 meV/atom before retraining (150 validation cells), against 23 meV/atom for (4, 4, 8).
+At other levels N_f changes (MLIP's rule: 3 at level 12, 4 at 14 and 16, 5 at 18):
+compressed_ranks picks, by the same counts, the ranks nearest to half of the base's.
 """
 
 from __future__ import annotations
 
 KINDS = ("base", "mf", "rmf", "mfra", "tf")
+LEVEL16_RANKS = {"mf": 5, "rmf": 6, "tf": [4, 4, 8]}   # N_T = 4, N_f = 4, N_b = 8
+
+
+def compressed_ranks(n_species: int, level: int, n_b: int = 8) -> dict:
+    """{"mf": r, "rmf": r, "tf": [r1, r2, r3]} whose radial parameter counts are nearest to half
+    of the base's N_T^2 N_f N_b (the lower rank on a tie), N_f from the level by MLIP's rule.
+    MF: r (N_T^2 + N_f N_b); R-MF: the manifold dimension r (N_T^2 + N_f N_b - r); TF with
+    r1 = N_T and r3 = N_b (module docstring): N_T^2 + r2 N_T^2 + r2 N_f N_b + N_b^2.
+    For N_T = 4 at level 16 these are LEVEL16_RANKS."""
+    from mtp_lowrank.basis import default_radial_funcs_count
+
+    n_t2, n_f = n_species ** 2, default_radial_funcs_count(level)
+    half = n_t2 * n_f * n_b / 2
+
+    def nearest(count, largest):
+        return min(range(1, largest + 1), key=lambda r: (abs(count(r) - half), r))
+
+    cols = n_f * n_b
+    return {"mf": nearest(lambda r: r * (n_t2 + cols), min(n_t2, cols)),
+            "rmf": nearest(lambda r: r * (n_t2 + cols - r), min(n_t2, cols)),
+            "tf": [n_species, nearest(lambda r: n_t2 + r * n_t2 + r * cols + n_b * n_b, min(n_t2, cols)), n_b]}
 
 
 def parse_kind(text: str) -> str:
@@ -21,22 +44,24 @@ def parse_kind(text: str) -> str:
     raise ValueError(text)
 
 
-def apply_kind(cfg: dict, kind: str, mfra_every: int = 80) -> dict:
+def apply_kind(cfg: dict, kind: str, mfra_every: int = 80, ranks: dict | None = None) -> dict:
     """Set cfg's model and optimizer sections for `kind` (in place; returns cfg): one of KINDS
-    or mf_r<rank> (MF at that rank). "base" leaves them as they are."""
+    or mf_r<rank> (MF at that rank). "base" leaves them as they are. `ranks`: the compressed
+    kinds' ranks (compressed_ranks), LEVEL16_RANKS if not given."""
     m, opt = cfg["model"], cfg["optimizer"]
+    ranks = ranks or LEVEL16_RANKS
     if kind.startswith("mf_r"):   # MF at another rank (e.g. the one a rank scan picks): mf_r3
         m.update(representation="mf", rank=int(kind[4:]))
     elif kind == "mf":
-        m.update(representation="mf", rank=5)
+        m.update(representation="mf", rank=ranks["mf"])
     elif kind == "rmf":
-        m.update(representation="mf", rank=6)
+        m.update(representation="mf", rank=ranks["rmf"])
         opt["method"] = "rmf"
     elif kind == "mfra":
         m["representation"] = "mf"
-        opt.update(method="mfra", r_max=5, delta_r=1, s=mfra_every)
+        opt.update(method="mfra", r_max=ranks["mf"], delta_r=1, s=mfra_every)
     elif kind == "tf":
-        m.update(representation="tt", ranks=[4, 4, 8])
+        m.update(representation="tt", ranks=list(ranks["tf"]))
     elif kind != "base":
         raise ValueError(f"unknown model kind {kind!r} (one of {', '.join(KINDS)})")
     return cfg

@@ -24,7 +24,8 @@ mtp_lowrank.training.run, and `--continue` resumes each unfinished run exactly f
 A run with report.json is done and is skipped, unless it stopped at an iteration budget that --max-iter
 (or the pipeline) has since raised: then --continue resumes it exactly from its last checkpoint.
 
-Ranks of the kinds: model_kinds.py; FT is MF r = 5 started from the base.
+Ranks of the kinds: model_kinds.compressed_ranks (level 16: MF r = 5, R-MF r = 6, MFRA 1 -> 5,
+TF (4, 4, 8)); FT is the MF started from the base.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from model_kinds import apply_kind  # noqa: E402
+from model_kinds import apply_kind, compressed_ranks  # noqa: E402
 from study_report import write_ood_report, write_report  # noqa: E402
 
 SPECIES = ["Nb", "Mo", "Ta", "W"]
@@ -74,7 +75,7 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         cfg["model"]["radial_floor"] = "mixed"
     if args.split != "standard":   # out-of-domain study: train and validate on the kept cells only
         cfg["data"]["select"] = ood_split(args, out)["kept"]
-    apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every)
+    apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every, compressed_ranks(len(SPECIES), level))
     m, opt = cfg["model"], cfg["optimizer"]
     if kind == "rmf":   # Riemannian BFGS has no restarts (optimizer.restarts is BFGS's)
         opt["restarts"] = 0
@@ -110,7 +111,8 @@ def warm_start_source(args, out: Path, level: int, kind: str, seed: int) -> Path
     for source in (kind, "mf", "base") if kind in ("tf", "mfra", "rmf") else (kind, "base"):
         path = run_dir(out, level, source, seed, plain) / "best_validation.mtp"
         if path.exists():
-            return padded_for_rmf(path, out / f"rmf_init_l{level}_s{seed}.mtp", seed) if kind == "rmf" and source == "mf" \
+            return padded_for_rmf(path, out / f"rmf_init_l{level}_s{seed}.mtp", seed,
+                                  compressed_ranks(len(SPECIES), level)["rmf"]) if kind == "rmf" and source == "mf" \
                 else path
     raise SystemExit(f"--warm-start: no {run_dir(out, level, 'base', seed, plain)}/best_validation.mtp yet")
 
@@ -126,6 +128,8 @@ def padded_for_rmf(path: Path, dest: Path, seed: int, rank: int = 6) -> Path:
     from mtp_lowrank import Potential
 
     pot = Potential.load(path, species=SPECIES)
+    if pot.ranks[0] + 1 != rank:
+        raise SystemExit(f"--warm-start: {path} has MF rank {pot.ranks[0]}; the R-MF at rank {rank} starts from rank {rank - 1}")
     u, v = pot.factors
     qu, ru = np.linalg.qr(u)
     qv, rv = np.linalg.qr(v)
