@@ -271,3 +271,20 @@ def test_the_default_rule_works_on_data_without_forces(tmp_path, capsys):
     checks = [r for r in _records(tmp_path / "run") if "validation_rmse_score" in r]
     assert all(r["validation_rmse_score"] == pytest.approx(r["validation_energy_rmse_meV_per_atom"], rel=1e-12)
                for r in checks)
+
+
+def test_keep_checks_saves_the_iterate_of_every_check_and_overwrite_clears_them(tmp_path):
+    cfg = _write_config(tmp_path)
+    sets = ["optimizer.max_iter=12", "output.validation_every=3", "optimizer.converge_window=100",
+            "output.keep_checks=true"]
+    main(["train", str(cfg), "--set", *sets])
+    run = tmp_path / "run"
+    checks = [r["iteration"] for r in _records(run) if "validation_rmse_score" in r]
+    saved = sorted(run.glob("checks/iteration_*.mtp"))
+    assert checks and [int(p.stem.split("_")[1]) for p in saved] == checks
+    kept = json.loads((run / "report.json").read_text())["kept_iteration"]
+    np.testing.assert_array_equal(Potential.load(run / "checks" / f"iteration_{kept:06d}.mtp").parameter_vector(),
+                                  Potential.load(run / "best_validation.mtp").parameter_vector())
+    assert len({p.read_text() for p in saved}) == len(saved)   # the iterates, not one potential saved again
+    main(["train", str(cfg), "--overwrite", "--set", "optimizer.max_iter=2", "output.validation_every=3"])
+    assert not (run / "checks").exists()

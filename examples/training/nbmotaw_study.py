@@ -62,7 +62,8 @@ def base_config(args) -> dict:
         "optimizer": {"method": "bfgs", "max_iter": args.max_iter, "threads": args.threads,
                       "converge_window": args.converge_window, "converge_rel_improvement": args.converge_rel,
                       "restarts": getattr(args, "restarts", 0), "converge_on": getattr(args, "converge_on", "loss")},
-        "output": {"checkpoint_every": 20, "validation_every": 20, "plots": True},
+        # keep_checks: every check's iterate, to measure how far neighbours differ outside the data
+        "output": {"checkpoint_every": 20, "validation_every": 20, "plots": True, "keep_checks": True},
     }
 
 

@@ -52,7 +52,8 @@ SCHEMA = {
                   "converge_rel_improvement": (1e-3, (float, int), FRACTION), "converge_on": ("rmse", ["rmse", "loss", "both"]),
                   "restarts": (0, int, NONNEG)},
     "output": {"directory": ("mtp_run", str), "checkpoint_every": (50, int, NONNEG),
-               "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool)},
+               "validation_every": (10, int, NONNEG), "plots": (True, bool), "active_set": (True, bool),
+               "keep_checks": (False, bool)},
 }
 # What each key means (train --print-config prints it beside the default).
 HELP = {
@@ -126,6 +127,8 @@ HELP = {
     "output.validation_every": "validation RMSE every this many iterations (0: never during training)",
     "output.plots": "write parity and learning-curve plots",
     "output.active_set": "write active_set.npz (MaxVol over the training configurations) for extrapolation grades",
+    "output.keep_checks": "also save the iterate of every validation check as checks/iteration_<N>.mtp (e.g. to see how "
+                          "much neighbouring iterates differ where no data is)",
 }
 NULLABLE = {"model.radial_floor"}   # keys with a default that null switches off
 DEFAULTS = {sec: {k: v[0] for k, v in keys.items() if v[0] is not REQUIRED} for sec, keys in SCHEMA.items()}

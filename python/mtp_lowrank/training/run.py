@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def start_directory(out: Path, cfg: dict, resume: str | None) -> None:
     if not resume:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / CHECKS, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
@@ -65,6 +67,7 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "checkpoint.mtp", "checkpoint_state
              "best_validation.mtp",
              "potential_mlip.mtp", "report.json", "parity_train.png", "parity_validation.png",
              "learning_curve.png", "ensemble_report.json")
+CHECKS = "checks"   # output.keep_checks: the iterate of every validation check, checks/iteration_<N>.mtp
 
 
 def load_data(d: dict, log):
@@ -210,10 +213,12 @@ class MetricsLog:
     the validation loss)). A Ctrl-C or convergence during the validation still writes the record."""
 
     def __init__(self, path: Path | None, loss: Loss, val, every: int, log, rank_of, append: bool,
-                 monitor: ValidationMonitor | None = None, ready=lambda rec: True, as_model=lambda p: p):
+                 monitor: ValidationMonitor | None = None, ready=lambda rec: True, as_model=lambda p: p,
+                 keep: Path | None = None):
+        """keep: a directory for the iterate of every validation check (output.keep_checks)."""
         self.file = path.open("a" if append else "w") if path is not None else None
         self.loss, self.val, self.every, self.log, self.rank_of = loss, val, every, log, rank_of
-        self.monitor, self.ready, self.as_model = monitor, ready, as_model
+        self.monitor, self.ready, self.as_model, self.keep = monitor, ready, as_model, keep
         self.t_start = time.perf_counter()
 
     def __call__(self, rec):
@@ -237,6 +242,9 @@ class MetricsLog:
                 rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
                 score = self.monitor.score_of(v) if on_rmse else None
+                if self.keep is not None:
+                    self.keep.mkdir(exist_ok=True)
+                    self.as_model(current).save(self.keep / f"iteration_{rec['iteration']:06d}.mtp", mlip_compatible=False)
             if due and self.monitor is not None and self.ready(rec):
                 self.monitor.check(self.as_model(current), rec["iteration"], value=score)
                 rec.update(self.monitor.latest())
@@ -491,7 +499,8 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
     metrics = MetricsLog(out / "metrics.jsonl" if root else None, loss, val, out_cfg["validation_every"], log,
                          lambda: pot.ranks[0] if pot.ranks else "-", append=bool(resume), monitor=monitor,
                          ready=(lambda rec: rec.get("rank", 0) >= opt["r_max"]) if opt["method"] == "mfra" else (lambda rec: True),
-                         as_model=(lambda p: p.to_mf(pot.ranks[0])) if opt["method"] == "rmf" else (lambda p: p))
+                         as_model=(lambda p: p.to_mf(pot.ranks[0])) if opt["method"] == "rmf" else (lambda p: p),
+                         keep=out / CHECKS if root and out_cfg["keep_checks"] else None)
     try:
         result = optimize(pot, loss, state, cfg, metrics, out, root, monitor, log)
     finally:
