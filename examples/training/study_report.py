@@ -231,8 +231,9 @@ def recipe_table(rows) -> str:
         def stop(x):
             return x.get("message", "running").split(" (")[0].split(":")[0] if x["finished"] else "running"
 
-        lines.append(f"| {r['level']} | {KIND_NAMES[r['kind'].split('_')[0]]}{mixing_of(r['kind'])}"
-                     f"{', stage 2 on the RMSEs' if rule_of(r) == 'rmse' else ''} | {r['seed']} | {first['iterations']} / {first['seconds'] / 60:.1f} / {stop(first)} | "
+        rule = {"rmse": ", stage 2 on the RMSEs", "both": ", stage 2 on the RMSEs and loss"}.get(rule_of(r), "")
+        lines.append(f"| {r['level']} | {KIND_NAMES[r['kind'].split('_')[0]]}{mixing_of(r['kind'])}{rule} | "
+                     f"{r['seed']} | {first['iterations']} / {first['seconds'] / 60:.1f} / {stop(first)} | "
                      f"{r['iterations']} / {r['seconds'] / 60:.1f} / {', '.join(map(str, restarts_of(r))) or '-'} / "
                      f"{stop(r)} | {first['iterations'] + r['iterations']} / {(first['seconds'] + r['seconds']) / 60:.1f} | "
                      f"{r.get('energy', float('nan')):.2f} | {r.get('forces', float('nan')):.1f} |")
@@ -425,7 +426,7 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
             "and w_f 0.01 until the stopping rule (0.1% over 10 checks) or 1500 iterations; stage 2 continues with "
             "w_f 0.003 until the rule fires after up to 2 BFGS restarts, or 1500 iterations (on the validation "
             "RMSEs; rows without \"stage 2 on the RMSEs\" ran it on the validation loss, as the recipe did until "
-            "2026-12-07). Both stages with the "
+            "2026-12-07, and \"on the RMSEs and loss\" stopped only when both were flat). Both stages with the "
             "mixing rule (loss.radial_mixing 0.1, mixed floors) by default; rows without it ran with `--mixing 0`. "
             "Minutes are training time (each stage also spends 1-2 min loading data and fitting floors).", "",
             recipe_table(rows), "",
