@@ -292,26 +292,30 @@ def rank_scan_lines(out: Path) -> list[str]:
 
 
 def plot_errors_vs_level(rows, path: Path, snap) -> None:
-    """Validation RMSE vs level for each recipe that ran at some level (mean and std over seeds)."""
+    """Validation RMSE vs level of each model kind as the recipe trained it (recipe_results: the
+    headline comparison's runs), mean and sample std over seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for kind in sorted({r["kind"] for r in rows if "warm" not in r["kind"]}):
-        levels = sorted({r["level"] for r in rows if r["kind"] == kind})
+    results = recipe_results(rows)
+    for name in KIND_NAMES:
+        of_kind = [r for r in results if r["kind"].split("_")[0] == name]
+        levels = sorted({r["level"] for r in of_kind})
+        if not levels:
+            continue
         for ax, key in zip(axes, ("energy", "forces")):
-            values = [[r[key] for r in rows if r["kind"] == kind and r["level"] == lv and key in r] for lv in levels]
-            keep = [k for k, v in enumerate(values) if v]
-            ax.errorbar([levels[k] for k in keep], [np.mean(values[k]) for k in keep],
-                        yerr=[np.std(values[k], ddof=1) if len(values[k]) > 1 else 0 for k in keep], marker="o",
-                        capsize=3, color=KIND_COLORS[kind.split("_")[0]], label=kind_name(kind))
+            values = [[r[key] for r in of_kind if r["level"] == lv] for lv in levels]
+            ax.errorbar(levels, [np.mean(v) for v in values], yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values],
+                        marker="o", capsize=3, color=KIND_COLORS[name], label=KIND_NAMES[name])
     for ax, what, key in zip(axes, ("energy (meV/atom)", "forces (meV/Å)"),
                              ("energy_rmse_meV_per_atom", "force_rmse_meV_per_A")):
         if snap:
             ax.axhline(snap[key], color="k", ls=":", lw=1, label="published SNAP")
         ax.set_xlabel("MTP level")
+        ax.set_xticks(sorted({r["level"] for r in results}))
         ax.set_ylabel(f"validation RMSE, {what}")
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
@@ -326,6 +330,13 @@ def rule_of(row) -> str:
     return next((v for v in row["kind"].split("_") if v in ("rmse", "both")), "loss")
 
 
+def recipe_results(rows, mixing: str = ", mixing rule 0.1") -> list[dict]:
+    """The finished runs of the recipe's last stage (the rule on the validation RMSEs) with its
+    mixing rule: what the comparison and the errors-vs-level plot show."""
+    return [r for r in rows if r["finished"] and predecessor(r) is not None and mixing_of(r["kind"]) == mixing
+            and recipe_of(chain_root(r, rows)["kind"]) == "recipe" and rule_of(r) == "rmse"]
+
+
 def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1") -> str:
     """The paper's comparison as the recipe (with its mixing rule) trained it: one row per level and
     model, over the finished seeds of the recipe's last stage (on the rule on the validation RMSEs;
@@ -334,8 +345,7 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
     and the ratio of the mean errors to the published SNAP's."""
     lines = ["| level | model | radial params (% of base) | seeds | E val (meV/atom) | F val (meV/Å) | "
              "best seed: E / F | min, both stages | E / SNAP | F / SNAP |", "|---|---|---|---|---|---|---|---|---|---|"]
-    last = [r for r in rows if r["finished"] and predecessor(r) is not None and mixing_of(r["kind"]) == mixing
-            and recipe_of(chain_root(r, rows)["kind"]) == "recipe" and rule_of(r) == "rmse"]
+    last = recipe_results(rows, mixing)
     for level in sorted({r["level"] for r in last}):
         base = [r for r in last if r["level"] == level and r["kind"].split("_")[0] == "base"]
         for name in KIND_NAMES:
