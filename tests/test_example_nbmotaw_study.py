@@ -146,3 +146,19 @@ def test_compressed_ranks_halve_the_radial_parameters_of_real_potentials(level):
     assert off_tt(r2) <= min(off_tt(r2 - 1), off_tt(r2 + 1))
     if level == 16:
         assert ranks == LEVEL16_RANKS
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_continue(tmp_path):
+    """Killed in its first iterations (no checkpoint yet), a run leaves config.yaml and a few
+    metrics: --continue starts it again there instead of refusing the non-empty directory."""
+    data = toy_data(tmp_path / "toy.xyz")
+    out = tmp_path / "study"
+    stopped = out / "runs" / "l6" / "mf_s0"
+    stopped.mkdir(parents=True)
+    (stopped / "config.yaml").write_text("model: {}\n")
+    (stopped / "metrics.jsonl").write_text('{"iteration": 1, "loss": 1.0}\n')
+    stdout = run("--continue", "--kinds", "mf", "--levels", "6", "--max-iter", "5", "--threads", "1", "--data", data,
+                 "--out", out)
+    assert f"start again in {stopped}" in stdout
+    records = [json.loads(l) for l in (stopped / "metrics.jsonl").read_text().splitlines()]
+    assert (stopped / "report.json").exists() and [r["iteration"] for r in records] == list(range(1, 6))

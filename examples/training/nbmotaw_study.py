@@ -237,8 +237,12 @@ def run_one(args, out: Path, level: int, kind: str, seed: int) -> None:
         if not args.resume:
             raise SystemExit(f"{directory} holds an unfinished run: continue it with --continue")
         resume = str(directory / "checkpoint.mtp")
-    print(f"== l{level} {kind} seed {seed}: {'continue' if resume else 'start'} in {directory}", flush=True)
-    report = run_training(cfg, resume=resume, overwrite=False)
+    # a run stopped before its first checkpoint (e.g. killed in its first iterations) has nothing
+    # to continue from: it starts again in its own directory
+    again = state == "new" and directory.is_dir() and any(directory.iterdir())
+    print(f"== l{level} {kind} seed {seed}: {'continue' if resume else 'start again' if again else 'start'} "
+          f"in {directory}", flush=True)
+    report = run_training(cfg, resume=resume, overwrite=again)
     if report.get("message") == "interrupted":
         raise SystemExit(130)
 
