@@ -73,6 +73,8 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
         done = int(z["iteration"])
     assert [r["iteration"] for r in records] == list(range(1, done + 1)), (done, [r["iteration"] for r in records][-5:])
     assert (tmp_path / "run" / "checkpoint.mtp").exists()
+    assert not (tmp_path / "run" / "report.json").exists()   # report.json marks a finished run
+    assert "--resume" in out
 
 
 def test_resume_refuses_a_different_model(tmp_path, capsys):

@@ -416,7 +416,8 @@ def write_active_set(pot: Potential, train, out: Path, log) -> None:
 def write_report(result: TrainResult, train, val, out: Path, plots: bool, seconds: float, root: bool, log,
                  active_set: bool = True) -> dict:
     """potential.mtp (and potential_mlip.mtp for full models), active_set.npz, report.json,
-    plots; returns the report."""
+    plots; returns the report. An interrupted run writes the potentials only: report.json marks a
+    finished run."""
     best = result.potential
     if root:
         best.save(out / "checkpoint.mtp", mlip_compatible=False)
@@ -436,7 +437,8 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
               "format": best.format, "ranks": list(best.ranks),
               "radial_parameters": best.parameter_count(),
               **{name: summarize(p) if p is not None else None for name, p in pred.items()}}
-    if root:
+    # report.json means finished (studies skip such runs); an interrupted run continues with --resume
+    if root and result.message != "interrupted":
         (out / "report.json").write_text(json.dumps(report, indent=1))
         if plots:
             for name, p in pred.items():
@@ -450,7 +452,11 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
             e = report[name]["all"]
             log(f"{name:10} E rmse {e['energy_meV_per_atom']['rmse']:.2f} meV/atom   "
                 f"F rmse {e['forces_meV_per_A']['rmse']:.1f} meV/A   S rmse {e['stress_GPa']['rmse']:.3f} GPa")
-    log(f"{result.message}; wrote {out / 'potential.mtp'} and {out / 'report.json'}")
+    if result.message == "interrupted":
+        log(f"interrupted: the best iterate so far is in {out / 'potential.mtp'}; continue with "
+            f"--resume {out / 'checkpoint.mtp'} (report.json is written when the run finishes)")
+    else:
+        log(f"{result.message}; wrote {out / 'potential.mtp'} and {out / 'report.json'}")
     return report
 
 
