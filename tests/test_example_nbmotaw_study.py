@@ -191,3 +191,35 @@ def test_ctrl_c_then_continue_resumes_the_interrupted_run(tmp_path):
     records = [json.loads(l) for l in metrics.read_text().splitlines()]
     assert [r["iteration"] for r in records] == list(range(1, done + 6))
     assert json.loads((metrics.parent / "report.json").read_text())["message"].startswith("maximum number of iterations")
+
+
+def test_ood_trajectory_scores_each_kept_check_once_and_spreads_over_the_near_best(tmp_path, monkeypatch):
+    """ood_trajectory.py: one row per saved check, the kept one marked, the spread over the checks
+    within 2% of the best value, and each iterate scored once (cached beside the checks)."""
+    sys.path.insert(0, str(STUDY.parent))
+    import ood_trajectory
+
+    from mtp_lowrank import Potential
+
+    run = tmp_path / "runs" / "l6" / "mf_s0"
+    (run / "checks").mkdir(parents=True)
+    scores = {20: 10.0, 40: 5.0, 60: 5.05}   # 40 is the best, 60 within 2% of it
+    for k, it in enumerate(scores):
+        Potential.from_level(6, SPECIES, 2.0, 5.0, seed=k).save(run / "checks" / f"iteration_{it:06d}.mtp")
+    (run / "metrics.jsonl").write_text("".join(json.dumps(
+        {"iteration": it, "validation_rmse_score": s, "validation_energy_rmse_meV_per_atom": s,
+         "validation_force_rmse_meV_per_A": 80.0}) + "\n" for it, s in scores.items()))
+    (run / "report.json").write_text(json.dumps({"kept_iteration": 40}))
+    calls = []
+
+    def fake(pot, oracle):
+        calls.append(pot)
+        return {2.2: (float(len(calls)), 100.0 * len(calls))}
+
+    monkeypatch.setattr(ood_trajectory, "proxy_errors", fake)
+    oracle = {"base": [None] * 7}
+    lines = ood_trajectory.run_section(run, 20, oracle, [2.2])
+    assert len(calls) == 3 and "| 40 (kept) | 5.00 | 80.0 | 2.0 | 200 |" in lines
+    near = lines[lines.index(next(l for l in lines if l.startswith("The 2 checks within 2%"))):]
+    assert "iterations 40, 60" in near[0] and "dE 2.0 / 2.5 / 3.0 (1.5x)" in "\n".join(near)
+    assert ood_trajectory.run_section(run, 20, oracle, [2.2]) == lines and len(calls) == 3   # cached

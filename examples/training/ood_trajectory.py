@@ -24,6 +24,10 @@ sys.path.insert(0, str(HERE))
 
 from ood_snap_proxy import SPECIES, proxy_errors, snap_oracle  # noqa: E402
 
+from mtp_lowrank.training.convergence import kept_by  # noqa: E402
+
+NEAR = 0.02   # checks within 2% of the best validation value count as equally good fits
+
 
 def checks_of(run: Path, last: int) -> list[tuple[int, Path, dict]]:
     """(iteration, its saved iterate, its metrics.jsonl record) of the run's last `last` checks."""
@@ -47,8 +51,18 @@ def run_section(run: Path, last: int, oracle: dict, distances) -> list[str]:
 
     report = json.loads((run / "report.json").read_text()) if (run / "report.json").exists() else {}
     kept = report.get("kept_iteration")
-    checks = [(it, rec, proxy_errors(Potential.load(path, species=SPECIES), oracle))
-              for it, path, rec in checks_of(run, last)]
+    cache_file = run / "checks" / f"proxy_{len(oracle['base'])}_cells.json"   # {file: {distance: (dE, F)}}
+    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+
+    def proxy(path):
+        found = cache.get(path.name, {})
+        if not all(str(d) in found for d in distances):
+            found.update({str(d): v for d, v in proxy_errors(Potential.load(path, species=SPECIES), oracle).items()})
+            cache[path.name] = found
+            cache_file.write_text(json.dumps(cache))
+        return {d: found[str(d)] for d in distances}
+
+    checks = [(it, rec, proxy(path)) for it, path, rec in checks_of(run, last)]
     head = "| iteration | E val | F val | " + " | ".join(f"dE {d:g} A | F {d:g} A" for d in distances) + " |"
     lines = [f"## {run.parent.name}/{run.name}", "", f"{len(checks)} checks, iterations {checks[0][0]} to {checks[-1][0]}.",
              "", head, "|---|---|---|" + "---|---|" * len(distances)]
@@ -63,6 +77,18 @@ def run_section(run: Path, last: int, oracle: dict, distances) -> list[str]:
     for d in distances:
         lines.append(f"- proxy at {d:g} Å: dE {spread([c[2][d][0] for c in checks])} meV/atom, "
                      f"F {spread([c[2][d][1] for c in checks])} meV/Å")
+    # the iterates the validation data cannot tell apart from the best one: within NEAR of its value
+    scored = [c for c in checks if kept_by(c[1]) is not None]
+    if scored:
+        best = min(kept_by(c[1]) for c in scored)
+        near = [c for c in scored if kept_by(c[1]) <= (1 + NEAR) * best]
+        lines += ["", f"The {len(near)} checks within {100 * NEAR:g}% of the best value the rule keeps by "
+                  f"(iterations {', '.join(str(c[0]) for c in near)}):", "",
+                  f"- validation E {spread([c[1]['validation_energy_rmse_meV_per_atom'] for c in near])} meV/atom, "
+                  f"F {spread([c[1]['validation_force_rmse_meV_per_A'] for c in near])} meV/Å"]
+        for d in distances:
+            lines.append(f"- proxy at {d:g} Å: dE {spread([c[2][d][0] for c in near])} meV/atom, "
+                         f"F {spread([c[2][d][1] for c in near])} meV/Å")
     return lines + [""]
 
 
