@@ -242,11 +242,12 @@ class MetricsLog:
                 rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
                 score = self.monitor.score_of(v) if on_rmse else None
-                if self.keep is not None:
-                    self.keep.mkdir(exist_ok=True)
-                    self.as_model(current).save(self.keep / f"iteration_{rec['iteration']:06d}.mtp", mlip_compatible=False)
+            model = self.as_model(current) if due else None   # the iterate as the run's model kind
+            if model is not None and self.keep is not None:
+                self.keep.mkdir(exist_ok=True)
+                model.save(self.keep / f"iteration_{rec['iteration']:06d}.mtp", mlip_compatible=False)
             if due and self.monitor is not None and self.ready(rec):
-                self.monitor.check(self.as_model(current), rec["iteration"], value=score)
+                self.monitor.check(model, rec["iteration"], value=score)
                 rec.update(self.monitor.latest())
         except Converged:
             rec.update(self.monitor.latest())
