@@ -103,3 +103,23 @@ def mpirun_or_skip() -> str:
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def interrupted_run(cmd, metrics: Path, records: int, wait: float = 300.0):
+    """Start `cmd` (a training), send it SIGINT (Ctrl-C) once `metrics` (its metrics.jsonl) holds
+    `records` lines; returns (exit status, stdout, stderr). A background job (CI) may inherit
+    SIGINT ignored, and Python then never raises KeyboardInterrupt: the child restores it."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + wait
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < records):
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before the signal: " + proc.stdout.read()[-2000:]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err

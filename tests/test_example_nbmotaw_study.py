@@ -167,24 +167,14 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_continue(tmp_
 def test_ctrl_c_then_continue_resumes_the_interrupted_run(tmp_path):
     """Ctrl-C stops the study with status 130; --continue resumes the interrupted run exactly
     where it stopped (one record per iteration) and finishes it."""
-    import os
-    import signal
-    import time
+    from conftest import interrupted_run
 
     data = toy_data(tmp_path / "toy.xyz")
     out = tmp_path / "study"
     common = ["--kinds", "base", "--levels", "6", "--threads", "1", "--data", data, "--out", out, "--converge-window", "0"]
-    proc = subprocess.Popen([sys.executable, str(STUDY), *map(str, common), "--max-iter", "100000"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     metrics = out / "runs" / "l6" / "base_s0" / "metrics.jsonl"
-    deadline = time.time() + 300
-    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 30):
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before the signal: " + proc.stdout.read()[-2000:]
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    status, _, err = interrupted_run([sys.executable, str(STUDY), *map(str, common), "--max-iter", "100000"], metrics, 30)
+    assert status == 130 and "Traceback" not in err, err[-2000:]
     done = len(metrics.read_text().splitlines())
     stdout = run(*common, "--continue", "--max-iter", done + 5)
     assert f"continue in {metrics.parent}" in stdout, stdout[-2000:]

@@ -4,11 +4,7 @@ values, data selection and the errors that name files and configurations."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -44,7 +40,7 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
     optimizer took, and the exit status is 130 (like any interrupted Unix program)."""
     import ase.io
 
-    from conftest import random_potential
+    from conftest import interrupted_run, random_potential
     from test_training_optimize import labelled
 
     cfg = _write_config(tmp_path)
@@ -55,18 +51,9 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
            "model.level=10", "optimizer.max_iter=100000", "optimizer.method=bfgs", "output.checkpoint_every=0",
            "output.validation_every=1", "optimizer.rel_decrease=0", "optimizer.gtol=0",
            "optimizer.converge_window=0"]
-    # a background job (CI) may inherit SIGINT ignored, and Python then never raises KeyboardInterrupt
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"),
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     metrics = tmp_path / "run" / "metrics.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 5):
-        time.sleep(0.05)
-    assert proc.poll() is None, "training ended before the signal: " + proc.stdout.read()[-2000:]
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    status, out, err = interrupted_run(cmd, metrics, 5, wait=120)
+    assert status == 130, out[-2000:] + err[-2000:]
     assert "Traceback" not in err
     records = [json.loads(l) for l in metrics.read_text().splitlines()]
     with np.load(tmp_path / "run" / "checkpoint_state.npz") as z:
