@@ -242,11 +242,13 @@ class MetricsLog:
                 rec["validation_energy_rmse_meV_per_atom"], rec["validation_force_rmse_meV_per_A"] = e, f
                 line += f"  val E {e:8.2f}  F {f:7.1f}"
                 score = self.monitor.score_of(v) if on_rmse else None
-            model = self.as_model(current) if due else None   # the iterate as the run's model kind
+            checks = due and self.monitor is not None and self.ready(rec)
+            # the iterate as the run's model kind, converted once and only when something takes it
+            model = self.as_model(current) if checks or (due and self.keep is not None) else None
             if model is not None and self.keep is not None:
                 self.keep.mkdir(exist_ok=True)
                 model.save(self.keep / f"iteration_{rec['iteration']:06d}.mtp", mlip_compatible=False)
-            if due and self.monitor is not None and self.ready(rec):
+            if checks:
                 self.monitor.check(model, rec["iteration"], value=score)
                 rec.update(self.monitor.latest())
         except Converged:
