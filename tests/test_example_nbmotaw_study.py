@@ -148,6 +148,21 @@ def test_compressed_ranks_halve_the_radial_parameters_of_real_potentials(level):
         assert ranks == LEVEL16_RANKS
 
 
+def test_the_report_counts_rmf_by_its_manifold_dimension():
+    """R-MF trains on the manifold of rank-r matrices, r (m + n - r) free parameters, though its
+    potential stores the r (m + n) numbers of two factors: the report's column counts the former."""
+    sys.path.insert(0, str(STUDY.parent))
+    from study_report import trained_radial_parameters
+
+    from mtp_lowrank import Potential
+
+    mf = Potential.from_level(16, SPECIES, 2.0, 5.0, seed=0).to_mf(6)
+    (m, r), (n, _) = (f.shape for f in mf.factors)
+    report = {"radial_parameters": mf.parameter_count("radial"), "ranks": list(mf.ranks)}
+    assert trained_radial_parameters("rmf_floor_mix0.1_bal_s0", report) == r * (m + n - r) == 252
+    assert trained_radial_parameters("mf_floor_mix0.1_bal_s0", report) == r * (m + n) == 288
+
+
 def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_continue(tmp_path):
     """Killed in its first iterations (no checkpoint yet), a run leaves config.yaml and a few
     metrics: --continue starts it again there instead of refusing the non-empty directory."""

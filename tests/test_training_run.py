@@ -62,6 +62,7 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
     assert (tmp_path / "run" / "checkpoint.mtp").exists()
     assert not (tmp_path / "run" / "report.json").exists()   # report.json marks a finished run
     assert "--resume" in out
+    assert "train      E rmse" not in out   # after Ctrl-C the training split is not scored (it can take minutes)
 
 
 def test_resume_refuses_a_different_model(tmp_path, capsys):

@@ -76,7 +76,8 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         cfg["model"]["radial_floor"] = "mixed"
     if args.split != "standard":   # out-of-domain study: train and validate on the kept cells only
         cfg["data"]["select"] = ood_split(args, out)["kept"]
-    apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every, compressed_ranks(len(SPECIES), level))
+    ranks = compressed_ranks(len(SPECIES), level)
+    apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every, ranks)
     m, opt = cfg["model"], cfg["optimizer"]
     if kind == "rmf":   # Riemannian BFGS has no restarts (optimizer.restarts is BFGS's)
         opt["restarts"] = 0
@@ -93,7 +94,7 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
             opt["method"] = "bfgs"
             m.update(representation="mf", rank=opt["r_max"])
     elif getattr(args, "warm_start", False):
-        source = warm_start_source(args, out, level, kind, seed)
+        source = warm_start_source(args, out, level, kind, seed, ranks["rmf"])
         m["init"] = str(source)
         # the same kind: keep its trained linear parameters; compressed from another kind (its C
         # changes, e.g. from the MF to TF): refit them
@@ -102,18 +103,18 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
     return cfg
 
 
-def warm_start_source(args, out: Path, level: int, kind: str, seed: int) -> Path:
+def warm_start_source(args, out: Path, level: int, kind: str, seed: int, rmf_rank: int) -> Path:
     """--warm-start: the best validation iterate of a run with the paper's uniform weights (same
     split, smoothness and seed; with or without floors, which change nothing on the training
     data): the same kind's if it exists, else (TF, MFRA, R-MF) the MF run's, else the base
     run's; initial_potential compresses it to the kind's format (MFRA: to rank 1). R-MF takes
-    the rank-5 MF padded to rank 6 (padded_for_rmf), keeping its linear parameters."""
+    the MF padded to `rmf_rank` (padded_for_rmf), keeping its linear parameters."""
     plain = argparse.Namespace(**dict(vars(args), weights="paper", warm_start=False, radial_floor=None))
     for source in (kind, "mf", "base") if kind in ("tf", "mfra", "rmf") else (kind, "base"):
         path = run_dir(out, level, source, seed, plain) / "best_validation.mtp"
         if path.exists():
-            return padded_for_rmf(path, out / f"rmf_init_l{level}_s{seed}.mtp", seed,
-                                  compressed_ranks(len(SPECIES), level)["rmf"]) if kind == "rmf" and source == "mf" \
+            return padded_for_rmf(path, out / f"rmf_init_l{level}_s{seed}.mtp", seed, rmf_rank) \
+                if kind == "rmf" and source == "mf" \
                 else path
     raise SystemExit(f"--warm-start: no {run_dir(out, level, 'base', seed, plain)}/best_validation.mtp yet")
 
@@ -336,7 +337,8 @@ def main():
     ap.add_argument("--converge-on", default="loss", choices=("loss", "rmse", "both"),
                     help="optimizer.converge_on of the runs: the rule and the kept iterate go by the validation loss, "
                          "or by the geometric mean of the validation energy and force RMSEs (_rmse), or the rule waits "
-                         "for both to be flat and keeps the lowest geometric mean (_both)")
+                         "for both to be flat and keeps the lowest geometric mean (_both). The default stays loss so "
+                         "that earlier runs keep their names; --recipe sets the rule per stage (stage 2: rmse)")
     ap.add_argument("--restarts", type=int, default=0,
                     help="optimizer.restarts: BFGS restarts when the validation rule fires, before stopping (_rs<n>)")
     ap.add_argument("--mfra-every", type=int, default=80, help="MFRA: BFGS iterations between rank augmentations")

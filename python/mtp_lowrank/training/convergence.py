@@ -46,9 +46,10 @@ def rmse_score(*rmses: float) -> float:
 
 def kept_by(record: dict) -> float | None:
     """The value by which the rule of the run that wrote this metrics.jsonl record keeps its
-    iterate (the rmse score under converge_on rmse or both, else the validation loss); None
-    where it did not check."""
-    return record.get(RMSE_KEY, record.get(LOSS_KEY))
+    iterate: the first key of the rule whose keys the record holds (the one with the most, as
+    'both' holds those of 'rmse' and 'loss'); None where it did not check."""
+    rules = [keys for keys in WATCHED_KEYS.values() if all(k in record for k in keys)]
+    return record[max(rules, key=len)[0]] if rules else None
 
 
 def validation_rmses(summary: dict, stress: bool = False) -> tuple[float, ...]:

@@ -421,7 +421,7 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
     """potential.mtp (and potential_mlip.mtp for full models), active_set.npz, report.json,
     plots; returns the report. An interrupted run writes the potentials only: report.json marks a
     finished run."""
-    best = result.potential
+    best, finished = result.potential, result.message != "interrupted"
     if root:
         best.save(out / "checkpoint.mtp", mlip_compatible=False)
         best.save(out / "potential.mtp", mlip_compatible=False)
@@ -430,9 +430,11 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
             if best.radial_floor is not None or best.repulsive_core is not None:
                 log("potential_mlip.mtp is the potential without its radial floors and repulsive core (MLIP has "
                     "neither): the same within the training data's pair distances, extrapolated as a polynomial below them")
-    if root and active_set and result.message != "interrupted":   # after the potential: it cannot lose it
+    if root and active_set and finished:   # after the potential: it cannot lose it
         write_active_set(best, train, out, log)
-    pred = {"train": predictions(best, train), "validation": predictions(best, val) if val else None}
+    # after Ctrl-C only the validation split is scored: the training split takes seconds to minutes
+    pred = {"train": predictions(best, train) if finished else None,
+            "validation": predictions(best, val) if val else None}
     report = {"message": result.message, "iterations": result.iterations, "loss": result.loss,
               "kept_iteration": result.kept_iteration,   # the iterate the validation rule kept (None: no rule)
               "seconds": seconds,   # this run's wall time; optimizer_seconds: cumulative over resumes
@@ -441,7 +443,7 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
               "radial_parameters": best.parameter_count(),
               **{name: summarize(p) if p is not None else None for name, p in pred.items()}}
     # report.json means finished (studies skip such runs); an interrupted run continues with --resume
-    if root and result.message != "interrupted":
+    if root and finished:
         (out / "report.json").write_text(json.dumps(report, indent=1))
         if plots:
             for name, p in pred.items():
@@ -455,7 +457,7 @@ def write_report(result: TrainResult, train, val, out: Path, plots: bool, second
             e = report[name]["all"]
             log(f"{name:10} E rmse {e['energy_meV_per_atom']['rmse']:.2f} meV/atom   "
                 f"F rmse {e['forces_meV_per_A']['rmse']:.1f} meV/A   S rmse {e['stress_GPa']['rmse']:.3f} GPa")
-    if result.message == "interrupted":
+    if not finished:
         log(f"interrupted: the best iterate so far is in {out / 'potential.mtp'}; continue with "
             f"--resume {out / 'checkpoint.mtp'} (report.json is written when the run finishes)")
     else:
