@@ -46,6 +46,15 @@ def spread(values) -> str:
     return f"{v.min():.1f} / {np.median(v):.1f} / {v.max():.1f} ({v.max() / v.min():.1f}x)"
 
 
+def spread_lines(checks, distances) -> list[str]:
+    """The spread of the validation errors and of the proxy at each distance over `checks`
+    ((iteration, metrics record, {distance: (dE, F)}) each), as Markdown list items."""
+    lines = [f"- validation E {spread([c[1]['validation_energy_rmse_meV_per_atom'] for c in checks])} meV/atom, "
+             f"F {spread([c[1]['validation_force_rmse_meV_per_A'] for c in checks])} meV/Å"]
+    return lines + [f"- proxy at {d:g} Å: dE {spread([c[2][d][0] for c in checks])} meV/atom, "
+                    f"F {spread([c[2][d][1] for c in checks])} meV/Å" for d in distances]
+
+
 def run_section(run: Path, last: int, oracle: dict, distances) -> list[str]:
     from mtp_lowrank import Potential
 
@@ -71,24 +80,14 @@ def run_section(run: Path, last: int, oracle: dict, distances) -> list[str]:
                      f"{rec['validation_force_rmse_meV_per_A']:.1f} | "
                      + " | ".join(f"{s[d][0]:.1f} | {s[d][1]:.0f}" for d in distances) + " |")
         print(f"{run.name} {lines[-1]}", flush=True)
-    lines += ["", "Spread over these checks (min / median / max):", "",
-              f"- validation E {spread([c[1]['validation_energy_rmse_meV_per_atom'] for c in checks])} meV/atom, "
-              f"F {spread([c[1]['validation_force_rmse_meV_per_A'] for c in checks])} meV/Å"]
-    for d in distances:
-        lines.append(f"- proxy at {d:g} Å: dE {spread([c[2][d][0] for c in checks])} meV/atom, "
-                     f"F {spread([c[2][d][1] for c in checks])} meV/Å")
+    lines += ["", "Spread over these checks (min / median / max):", "", *spread_lines(checks, distances)]
     # the iterates the validation data cannot tell apart from the best one: within NEAR of its value
     scored = [c for c in checks if kept_by(c[1]) is not None]
     if scored:
         best = min(kept_by(c[1]) for c in scored)
         near = [c for c in scored if kept_by(c[1]) <= (1 + NEAR) * best]
         lines += ["", f"The {len(near)} checks within {100 * NEAR:g}% of the best value the rule keeps by "
-                  f"(iterations {', '.join(str(c[0]) for c in near)}):", "",
-                  f"- validation E {spread([c[1]['validation_energy_rmse_meV_per_atom'] for c in near])} meV/atom, "
-                  f"F {spread([c[1]['validation_force_rmse_meV_per_A'] for c in near])} meV/Å"]
-        for d in distances:
-            lines.append(f"- proxy at {d:g} Å: dE {spread([c[2][d][0] for c in near])} meV/atom, "
-                         f"F {spread([c[2][d][1] for c in near])} meV/Å")
+                  f"(iterations {', '.join(str(c[0]) for c in near)}):", "", *spread_lines(near, distances)]
     return lines + [""]
 
 
