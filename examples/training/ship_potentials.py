@@ -68,6 +68,7 @@ def main():
     from mtp_lowrank.training import errors, split
     from mtp_lowrank.training.run import radial_floors
     from ood_snap_proxy import snap_oracle
+    from study_report import trained_radial_parameters
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kinds", nargs="+", default=list(LABEL), choices=list(LABEL))
@@ -112,7 +113,9 @@ def main():
             e = errors(pot, val)
         pot.save(out / f"{kind}.mtp", mlip_compatible=False)
         shipped[kind] = {"run": str(run.relative_to(HERE)), "file": path.name, "iteration": iteration_of(run),
-                         "finished": (run / "report.json").exists(), "radial_parameters": pot.parameter_count("radial"),
+                         "finished": (run / "report.json").exists(),
+                         "radial_parameters": trained_radial_parameters(kind, {"radial_parameters": pot.parameter_count("radial"),
+                                                                              "ranks": list(pot.ranks)}),
                          "energy_meV_per_atom": e["all"]["energy_meV_per_atom"]["rmse"],
                          "forces_meV_per_A": e["all"]["forces_meV_per_A"]["rmse"],
                          "pushed": {f"{d:g}": list(v) for d, v in proxies[run].items()}, "floors": floors_used[run][0],
@@ -139,7 +142,9 @@ def write_readme(out: Path, shipped: dict, snap: dict) -> None:
              "and the options their directory names (`--pipeline` or `--recipe` for those).", "",
              "Columns 'vs SNAP at 2.2 / 2.45 A': 100 binary validation cells with one cross-species pair pushed to "
              "that distance (train.xyz has none below 2.7 A; `ood_snap_proxy.py`), RMS difference from SNAP of the "
-             "energy change on pushing (meV/atom) and of the forces (meV/A): SNAP is the oracle there, not DFT.", "",
+             "energy change on pushing (meV/atom) and of the forces (meV/A): SNAP is the oracle there, not DFT. "
+             "Radial params: those the training moves; for the R-MF the dimension of the rank-r manifold, "
+             "r (m + n - r), r^2 fewer than its file's r (m + n) factor entries.", "",
              "| file | model | radial params | from run | iteration | finished | E val (meV/atom) | F val (meV/A) | "
              "vs SNAP at 2.2 A: dE / F | at 2.45 A: dE / F | floors |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
