@@ -98,6 +98,30 @@ def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tm
         assert kept is not None and f"({kept}) |" in line, (line, kept)
 
 
+def test_an_mf_at_another_rank_takes_the_recipe_and_has_its_own_row(tmp_path):
+    """--kinds mf_r<rank> (e.g. the rank scan's best): the MF's stage budgets and chain, at its own
+    rank, reported as its own model, not pooled with the MF's seeds."""
+    sys.path.insert(0, str(STUDY.parent))
+    from study_report import model_name, model_of
+
+    data = toy_data(tmp_path / "toy.xyz")
+    out = tmp_path / "study"
+    run("--recipe", "--kinds", "mf", "mf_r1", "--levels", "6", "--max-iter", "5", "--threads", "1", "--data", data,
+        "--out", out)
+    runs = out / "runs" / "l6"
+    second = runs / "mf_r1_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0"
+    cfg = yaml.safe_load((second / "config.yaml").read_text())
+    assert cfg["model"]["representation"] == "mf" and cfg["model"]["rank"] == 1
+    assert Path(cfg["model"]["init"]) == runs / "mf_r1_floor_mix0.1_bal_s0" / "potential.mtp"
+    assert json.loads((second / "report.json").read_text())["ranks"] == [1]
+    headline = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| 6 | MF")
+                and "| 1 |" in line and "/ SNAP" not in line]
+    assert [line.split("|")[2].strip() for line in headline][:2] == ["MF", "MF r 1"], headline
+    assert (model_of(second.name.rsplit("_s", 1)[0]), model_of("mf_rs2"), model_name("mf_r12")) == ("mf_r1", "mf", "MF r 12")
+    proc = subprocess.run([sys.executable, str(STUDY), "--kinds", "mf_x"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "invalid study_kind value: 'mf_x'" in proc.stderr
+
+
 def test_an_unfinished_run_is_reported_at_the_iterate_its_rule_keeps(tmp_path):
     """Under converge_on both the kept iterate is the lowest rmse score, not the lowest loss: an
     unfinished run's row shows what its best_validation.mtp holds."""

@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from model_kinds import apply_kind, compressed_ranks  # noqa: E402
+from model_kinds import apply_kind, compressed_ranks, parse_kind  # noqa: E402
 from study_report import write_ood_report, write_report  # noqa: E402
 
 SPECIES = ["Nb", "Mo", "Ta", "W"]
@@ -200,6 +200,16 @@ def ood_split(args, out: Path) -> dict:
     return split
 
 
+def study_kind(text: str) -> str:
+    """argparse type for --kinds: one of KINDS or mf_r<rank> (model_kinds.parse_kind)."""
+    return text if text == "ft" else parse_kind(text)
+
+
+def budget_kind(kind: str) -> str:
+    """The kind whose stage budgets `kind` takes: an MF at another rank (mf_r4) the MF's."""
+    return "mf" if kind.startswith("mf_r") else kind
+
+
 def plan(args, out: Path):
     """(level, kind, seed) in the order they run: every kind for seed 0 first, then more seeds."""
     return [(level, kind, seed) for seed in args.seeds for level in args.levels for kind in args.kinds]
@@ -293,12 +303,12 @@ def run_stages(args, out: Path, stages) -> None:
     stage's budget omits skips that stage; --max-iter caps every stage's budget."""
     for level, kind, seed in plan(args, out):
         for title, options, budget in stages:
-            if kind not in budget:
+            if budget_kind(kind) not in budget:
                 continue
             if "mixing" in options and args.mixing is not None:   # --mixing overrides the recipe's
                 options = dict(options, mixing=args.mixing)
             print(f"== l{level} {kind} seed {seed}, stage: {title}", flush=True)
-            max_iter = min(budget[kind], args.max_iter)   # --max-iter caps every stage
+            max_iter = min(budget[budget_kind(kind)], args.max_iter)   # --max-iter caps every stage
             run_one(argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter, resume=True)), out, level, kind,
                     seed)
 
@@ -327,7 +337,8 @@ def main():
     ap.add_argument("--data", default=str(HERE.parents[2] / "shared" / "data" / "nbmotaw" / "train.xyz"))
     ap.add_argument("--out", default=str(HERE / "results" / "study"))
     ap.add_argument("--levels", type=int, nargs="+", default=[16])
-    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), type=study_kind, metavar="KIND",
+                    help=f"model kinds: {' '.join(KINDS)} or mf_r<rank> (MF at another rank, e.g. the rank scan's best)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=0)

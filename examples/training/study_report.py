@@ -20,9 +20,31 @@ KIND_COLORS = {"base": "tab:red", "mf": "tab:blue", "rmf": "tab:green", "mfra": 
                "ft": "tab:brown"}
 
 
+def model_of(kind: str) -> str:
+    """The model a run's kind names first: 'mf_r4_floor_bal' -> 'mf_r4' (an MF at another rank),
+    'mf_floor_bal' -> 'mf'."""
+    first, *rest = kind.split("_")
+    return f"{first}_{rest[0]}" if first == "mf" and rest and rest[0][:1] == "r" and rest[0][1:].isdigit() else first
+
+
+def model_name(model: str) -> str:
+    """'mf' -> 'MF', 'mf_r4' -> 'MF r 4'."""
+    return KIND_NAMES.get(model) or f"MF r {model[4:]}"
+
+
+def model_order(model: str) -> tuple:
+    """Sort key: the order of KIND_NAMES, an MF at another rank after the MF by its rank."""
+    return (list(KIND_NAMES).index(model_of(model).split("_")[0]), int(model[4:]) if model.startswith("mf_r") else 0)
+
+
+def model_color(model: str) -> str:
+    return KIND_COLORS.get(model, "tab:cyan")
+
+
 def kind_name(kind: str) -> str:
     """'mf_floor_sm0.001' -> 'MF, radial floors, smoothness 0.001'"""
-    base, *variants = kind.split("_")
+    base = model_of(kind)
+    variants = kind.split("_")[len(base.split("_")):]
     words = {"floor": "radial floors", "bal": "balanced group weights", "warm": "warm start",
              "cont": "continued from the run without the change",
              "rmse": "rule on the validation RMSEs", "both": "rule on the validation RMSEs and loss"}
@@ -40,7 +62,7 @@ def kind_name(kind: str) -> str:
             return f"mixing rule {v[3:]}"
         return v
 
-    return ", ".join([KIND_NAMES.get(base, base)] + [word(v) for v in variants])
+    return ", ".join([model_name(base)] + [word(v) for v in variants])
 
 
 def read_run(directory: Path) -> dict | None:
@@ -76,7 +98,7 @@ def trained_radial_parameters(kind: str, report: dict) -> int:
     moves on the manifold of rank-r matrices, of dimension r (m + n - r): r^2 fewer than the
     r (m + n) numbers of its stored factors."""
     stored = report["radial_parameters"]
-    return stored - report["ranks"][0] ** 2 if kind.split("_")[0] == "rmf" else stored
+    return stored - report["ranks"][0] ** 2 if model_of(kind) == "rmf" else stored
 
 
 def source_of(directory: Path) -> str | None:
@@ -117,7 +139,7 @@ def table(rows: list[dict], snap: dict | None) -> str:
     lines = ["| level | model | radial params | seeds (finished) | E val (meV/atom) | F val (meV/Å) | iterations | time (s) |",
              "|---|---|---|---|---|---|---|---|"]
     for level in sorted({r["level"] for r in rows}):
-        for kind in sorted({r["kind"] for r in rows}, key=lambda k: (list(KIND_NAMES).index(k.split("_")[0]), k)):
+        for kind in sorted({r["kind"] for r in rows}, key=lambda k: (model_order(model_of(k)), k)):
             group = [r for r in rows if r["level"] == level and r["kind"] == kind]
             if not group:
                 continue
@@ -190,7 +212,7 @@ def recipe_of(root_kind: str) -> str:
     """What a chain of runs is, named by the run it started from (nbmotaw_study.py); the mixing
     rule is a variant of each (mixing_of)."""
     root_kind = "_".join(v for v in root_kind.split("_") if not v.startswith("mix"))
-    name = root_kind.split("_")[0]
+    name = model_of(root_kind)
     if root_kind == name:
         return "pipeline"        # PIPELINE: uniform weights, then balanced, then w_f 0.003
     if root_kind == f"{name}_floor_bal":
@@ -240,7 +262,7 @@ def recipe_table(rows) -> str:
             return x.get("message", "running").split(" (")[0].split(":")[0] if x["finished"] else "running"
 
         rule = {"rmse": ", stage 2 on the RMSEs", "both": ", stage 2 on the RMSEs and loss"}.get(rule_of(r), "")
-        lines.append(f"| {r['level']} | {KIND_NAMES[r['kind'].split('_')[0]]}{mixing_of(r['kind'])}{rule} | "
+        lines.append(f"| {r['level']} | {model_name(model_of(r['kind']))}{mixing_of(r['kind'])}{rule} | "
                      f"{r['seed']} | {first['iterations']} / {first['seconds'] / 60:.1f} / {stop(first)} | "
                      f"{r['iterations']} / {r['seconds'] / 60:.1f} / {', '.join(map(str, restarts_of(r))) or '-'} / "
                      f"{stop(r)} | {first['iterations'] + r['iterations']} / {(first['seconds'] + r['seconds']) / 60:.1f} | "
@@ -262,13 +284,13 @@ def plot_time_to_accuracy(rows, path: Path, snap):
             continue
         it, t, _, e, f = np.array(r["checks"]).T
         t0, it0 = staged_offset(r, rows)
-        name = r["kind"].split("_")[0]
+        name = model_of(r["kind"])
         recipe = recipe_of(chain_root(r, rows)["kind"])
         label = None
-        if predecessor(r) is None or predecessor(r).split("_")[0] != name:   # once per chain and kind
-            label = f"{KIND_NAMES[name]} {recipe}{mixing_of(r['kind'])}" + (f" (seed {r['seed']})" if r["seed"] else "") + \
+        if predecessor(r) is None or model_of(predecessor(r)) != name:   # once per chain and kind
+            label = f"{model_name(name)} {recipe}{mixing_of(r['kind'])}" + (f" (seed {r['seed']})" if r["seed"] else "") + \
                 (f" l{r['level']}" if r["level"] != 16 else "")
-        style = dict(color=KIND_COLORS[name], label=label, **RECIPE_STYLES.get(recipe, dict(ls="-.", lw=0.8)))
+        style = dict(color=model_color(name), label=label, **RECIPE_STYLES.get(recipe, dict(ls="-.", lw=0.8)))
         for col, y in ((0, e), (1, f)):
             axes[0, col].plot((t + t0) / 60, y, **style)
             axes[1, col].plot(it + it0, y, **style)
@@ -309,15 +331,15 @@ def plot_errors_vs_level(rows, path: Path, snap) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     results = recipe_results(rows)
-    for name in KIND_NAMES:
-        of_kind = [r for r in results if r["kind"].split("_")[0] == name]
+    for name in sorted({model_of(r["kind"]) for r in results}, key=model_order):
+        of_kind = [r for r in results if model_of(r["kind"]) == name]
         levels = sorted({r["level"] for r in of_kind})
         if not levels:
             continue
         for ax, key in zip(axes, ("energy", "forces")):
             values = [[r[key] for r in of_kind if r["level"] == lv] for lv in levels]
             ax.errorbar(levels, [np.mean(v) for v in values], yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values],
-                        marker="o", capsize=3, color=KIND_COLORS[name], label=KIND_NAMES[name])
+                        marker="o", capsize=3, color=model_color(name), label=model_name(name))
     for ax, what, key in zip(axes, ("energy (meV/atom)", "forces (meV/Å)"),
                              ("energy_rmse_meV_per_atom", "force_rmse_meV_per_A")):
         if snap:
@@ -355,9 +377,9 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
              "best seed: E / F | min, both stages | E / SNAP | F / SNAP |", "|---|---|---|---|---|---|---|---|---|---|"]
     last = recipe_results(rows, mixing)
     for level in sorted({r["level"] for r in last}):
-        base = [r for r in last if r["level"] == level and r["kind"].split("_")[0] == "base"]
-        for name in KIND_NAMES:
-            group = [r for r in last if r["level"] == level and r["kind"].split("_")[0] == name]
+        base = [r for r in last if r["level"] == level and model_of(r["kind"]) == "base"]
+        for name in sorted({model_of(r["kind"]) for r in last}, key=model_order):
+            group = [r for r in last if r["level"] == level and model_of(r["kind"]) == name]
             if not group:
                 continue
             e, f = (np.array([r[k] for r in group]) for k in ("energy", "forces"))
@@ -367,7 +389,7 @@ def comparison_table(rows, snap: dict | None, mixing: str = ", mixing rule 0.1")
             minutes = [(r["seconds"] + chain_root(r, rows)["seconds"]) / 60 for r in group]
             ratio = ((f"{e.mean() / snap['energy_rmse_meV_per_atom']:.2f} | {f.mean() / snap['force_rmse_meV_per_A']:.2f}")
                      if snap else "- | -")
-            lines.append(f"| {level} | {KIND_NAMES[name]} | {group[0]['radial']}{share} | {len(group)} | {_mean_std(e)} | "
+            lines.append(f"| {level} | {model_name(name)} | {group[0]['radial']}{share} | {len(group)} | {_mean_std(e)} | "
                          f"{_mean_std(f)} | {best['energy']:.2f} / {best['forces']:.1f} (seed {best['seed']}) | "
                          f"{_mean_std(minutes)} | {ratio} |")
     if snap:
@@ -388,12 +410,12 @@ def criterion_table(rows) -> str:
             plain = "_".join(v for v in r["kind"].split("_") if v != rule_of(r))
             stage2.setdefault((r["level"], r["seed"], plain), {})[rule_of(r)] = r
     for (level, seed, plain), runs in sorted(stage2.items(), key=lambda x: (
-            x[0][0], list(KIND_NAMES).index(x[0][2].split("_")[0]), x[0][1])):
+            x[0][0], model_order(model_of(x[0][2])), x[0][1])):
         if set(runs) == {"loss"}:
             continue   # no other rule from the same start
         for run, rule in [(runs[k], names[k]) for k in names if k in runs]:
             kept = run["kept"] if run["kept"] is not None else "-"
-            lines.append(f"| {run['level']} | {KIND_NAMES[run['kind'].split('_')[0]]} | {run['seed']} | {rule} | "
+            lines.append(f"| {run['level']} | {model_name(model_of(run['kind']))} | {run['seed']} | {rule} | "
                          f"{run['iterations']} ({kept}) | {run['seconds'] / 60:.1f} | {run['energy']:.2f} | "
                          f"{run['forces']:.1f} |")
     return "\n".join(lines)
