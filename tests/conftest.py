@@ -105,13 +105,16 @@ def rng():
     return np.random.default_rng(12345)
 
 
-def interrupted_run(cmd, metrics: Path, records: int, wait: float = 300.0):
-    """Start `cmd` (a training), send it SIGINT (Ctrl-C) once `metrics` (its metrics.jsonl) holds
-    `records` lines; returns (exit status, stdout, stderr). A background job (CI) may inherit
-    SIGINT ignored, and Python then never raises KeyboardInterrupt: the child restores it."""
+def interrupted_run(cmd, metrics: Path, records: int, wait: float = 300.0, sig=None):
+    """Start `cmd` (a training), send it `sig` (default SIGINT, Ctrl-C) once `metrics` (its
+    metrics.jsonl) holds `records` lines; returns (exit status, stdout, stderr). A background job
+    (CI) may inherit SIGINT ignored, and Python then never raises KeyboardInterrupt: the child
+    restores it."""
     import signal
     import subprocess
     import time
+
+    sig = signal.SIGINT if sig is None else sig
 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"),
@@ -120,6 +123,6 @@ def interrupted_run(cmd, metrics: Path, records: int, wait: float = 300.0):
     while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < records):
         time.sleep(0.05)
     assert proc.poll() is None, "training ended before the signal: " + proc.stdout.read()[-2000:]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     return proc.returncode, out, err

@@ -35,9 +35,13 @@ def test_existing_run_directory_is_refused_unless_overwrite(tmp_path, capsys):
     assert "is not a directory" in _exit_message(["train", str(cfg), "--set", f"output.directory={tmp_path / 'file'}"])
 
 
-def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
-    """SIGINT during training: a checkpoint is written, metrics.jsonl holds every iteration the
-    optimizer took, and the exit status is 130 (like any interrupted Unix program)."""
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path, signal_name):
+    """SIGINT (Ctrl-C) or SIGTERM (a batch system's time limit, `kill`) during training: a
+    checkpoint is written, metrics.jsonl holds every iteration the optimizer took, and the exit
+    status is 130 (like any interrupted Unix program)."""
+    import signal
+
     import ase.io
 
     from conftest import interrupted_run, random_potential
@@ -52,7 +56,7 @@ def test_ctrl_c_exits_130_and_keeps_the_last_record(tmp_path):
            "output.validation_every=1", "optimizer.rel_decrease=0", "optimizer.gtol=0",
            "optimizer.converge_window=0"]
     metrics = tmp_path / "run" / "metrics.jsonl"
-    status, out, err = interrupted_run(cmd, metrics, 5, wait=120)
+    status, out, err = interrupted_run(cmd, metrics, 5, wait=120, sig=getattr(signal, signal_name))
     assert status == 130, out[-2000:] + err[-2000:]
     assert "Traceback" not in err
     records = [json.loads(l) for l in metrics.read_text().splitlines()]

@@ -274,7 +274,7 @@ def _parser():
 
     p = sub.add_parser("train", help="train a potential from a YAML configuration",
                        description="Writes into output.directory, which must be new or empty (or use --resume / "
-                       "--overwrite). Ctrl-C stops after checkpointing; the exit status is then 130.")
+                       "--overwrite). Ctrl-C or SIGTERM stops after checkpointing; the exit status is then 130.")
     p.add_argument("config", nargs="?", help="YAML configuration (see --print-config)")
     p.add_argument("--set", nargs="+", metavar="SECTION.KEY=VALUE", help="override configuration values (YAML values)")
     p.add_argument("--resume", metavar="CHECKPOINT.mtp", help="continue a run from its checkpoint (exactly, when "

@@ -24,6 +24,7 @@ from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
 from .convergence import WATCHED_KEYS, ValidationMonitor
+from .interrupt import sigterm_as_interrupt
 from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
@@ -513,7 +514,8 @@ def run_training(cfg: dict, resume: str | None = None, log=print, comm="auto", o
                          as_model=(lambda p: p.to_mf(pot.ranks[0])) if opt["method"] == "rmf" else (lambda p: p),
                          keep=out / CHECKS if root and out_cfg["keep_checks"] else None)
     try:
-        result = optimize(pot, loss, state, cfg, metrics, out, root, monitor, log)
+        with sigterm_as_interrupt():   # a batch system's time limit stops it as Ctrl-C does
+            result = optimize(pot, loss, state, cfg, metrics, out, root, monitor, log)
     finally:
         metrics.close()
     if monitor is not None and monitor.best is not None:
