@@ -215,3 +215,28 @@ def test_warm_start_keeps_the_init_potential(tmp_path):
     second = [json.loads(l) for l in (tmp_path / "second" / "metrics.jsonl").read_text().splitlines()]
     best_first = min(r["loss"] for r in first)
     assert second[0]["loss"] <= best_first * (1 + 1e-6)
+
+
+def test_a_signal_while_a_record_is_logged_still_writes_it(tmp_path):
+    """SIGTERM (or Ctrl-C) arriving while MetricsLog prints an iteration's line: the record is
+    written whole, then the run is interrupted. Before, the interrupt escaped the print and the
+    record was lost, so the resumed run's metrics skipped an iteration."""
+    import os
+    import signal
+
+    from mtp_lowrank.training.interrupt import sigterm_as_interrupt
+    from mtp_lowrank.training.run import MetricsLog
+
+    class NoErrors:   # a loss with nothing to report
+        def recent(self, loss):
+            return {}, None
+
+    def log(line):   # the signal arrives mid-print
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    path = tmp_path / "metrics.jsonl"
+    metrics = MetricsLog(path, NoErrors(), None, 0, log, lambda: "-", append=False)
+    with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
+        metrics({"iteration": 7, "loss": 1.5, "grad_norm": 2.0})
+    metrics.close()
+    assert [json.loads(l)["iteration"] for l in path.read_text().splitlines()] == [7]

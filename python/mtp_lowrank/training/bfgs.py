@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import line_search
 
+from .interrupt import interrupts_deferred
+
 try:  # MINPACK's line search, which scipy's BFGS tries first (a private module of scipy)
     from scipy.optimize._linesearch import line_search_wolfe1
 except ImportError:  # pragma: no cover
@@ -135,9 +137,10 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
             state.history.append(record)
             if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
                 on_checkpoint(state)
-            reported = state.iteration   # the callback writes its record even if interrupted
-            if callback is not None:
-                callback(record)
+            with interrupts_deferred():   # reported and written together, or neither
+                reported = state.iteration   # the callback writes its record even if interrupted
+                if callback is not None:
+                    callback(record)
             if stalled(state.history, patience, rel_decrease):
                 message = "relative decrease below rel_decrease"
                 break

@@ -9,7 +9,7 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["sigterm_as_interrupt"]
+__all__ = ["sigterm_as_interrupt", "interrupts_deferred"]
 
 
 def _raise_interrupt(signum, frame):
@@ -28,3 +28,17 @@ def sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Ctrl-C and SIGTERM arriving within the block take effect when it ends, so that what it
+    writes (an iteration's metrics record) is written whole or not at all. Main thread only."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -24,7 +24,7 @@ from .metrics import predictions, summarize
 from .plots import learning_curve_plot, parity_plot, read_metrics
 from .bfgs import BFGSState, Converged
 from .convergence import WATCHED_KEYS, ValidationMonitor
-from .interrupt import sigterm_as_interrupt
+from .interrupt import interrupts_deferred, sigterm_as_interrupt
 from .optimize import TrainResult, fit_linear, fit_linear_to_loss, train_bfgs
 from .rank_augmentation import MFRAState, train_mfra
 from .riemannian import RMFState, train_rmf
@@ -259,11 +259,12 @@ class MetricsLog:
         except KeyboardInterrupt:
             rec["interrupted"] = True
             raise
-        finally:
-            self.log(f"{line}  rank {rank}  {time.perf_counter() - self.t_start:8.1f} s")
-            if self.file is not None:
-                self.file.write(json.dumps(rec) + "\n")
-                self.file.flush()
+        finally:   # a signal here would lose the record: it takes effect after the write
+            with interrupts_deferred():
+                if self.file is not None:
+                    self.file.write(json.dumps(rec) + "\n")
+                    self.file.flush()
+                self.log(f"{line}  rank {rank}  {time.perf_counter() - self.t_start:8.1f} s")
 
     def close(self):
         if self.file is not None:
