@@ -182,9 +182,9 @@ def test_the_report_counts_rmf_by_its_manifold_dimension():
 
     mf = Potential.from_level(16, SPECIES, 2.0, 5.0, seed=0).to_mf(6)
     (m, r), (n, _) = (f.shape for f in mf.factors)
-    report = {"radial_parameters": mf.parameter_count("radial"), "ranks": list(mf.ranks)}
-    assert trained_radial_parameters("rmf_floor_mix0.1_bal_s0", report) == r * (m + n - r) == 252
-    assert trained_radial_parameters("mf_floor_mix0.1_bal_s0", report) == r * (m + n) == 288
+    stored = mf.parameter_count("radial")
+    assert trained_radial_parameters("rmf_floor_mix0.1_bal_s0", stored, mf.ranks) == r * (m + n - r) == 252
+    assert trained_radial_parameters("mf_floor_mix0.1_bal_s0", stored, mf.ranks) == r * (m + n) == 288
 
 
 def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_continue(tmp_path):

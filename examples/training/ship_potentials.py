@@ -114,8 +114,7 @@ def main():
         pot.save(out / f"{kind}.mtp", mlip_compatible=False)
         shipped[kind] = {"run": str(run.relative_to(HERE)), "file": path.name, "iteration": iteration_of(run),
                          "finished": (run / "report.json").exists(),
-                         "radial_parameters": trained_radial_parameters(kind, {"radial_parameters": pot.parameter_count("radial"),
-                                                                              "ranks": list(pot.ranks)}),
+                         "radial_parameters": trained_radial_parameters(kind, pot.parameter_count("radial"), pot.ranks),
                          "energy_meV_per_atom": e["all"]["energy_meV_per_atom"]["rmse"],
                          "forces_meV_per_A": e["all"]["forces_meV_per_A"]["rmse"],
                          "pushed": {f"{d:g}": list(v) for d, v in proxies[run].items()}, "floors": floors_used[run][0],

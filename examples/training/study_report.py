@@ -34,7 +34,7 @@ def model_name(model: str) -> str:
 
 def model_order(model: str) -> tuple:
     """Sort key: the order of KIND_NAMES, an MF at another rank after the MF by its rank."""
-    return (list(KIND_NAMES).index(model_of(model).split("_")[0]), int(model[4:]) if model.startswith("mf_r") else 0)
+    return (list(KIND_NAMES).index(model.split("_")[0]), int(model[4:]) if model.startswith("mf_r") else 0)
 
 
 def model_color(model: str) -> str:
@@ -86,19 +86,19 @@ def read_run(directory: Path) -> dict | None:
     if report is not None:
         v = report["validation"]["all"]
         row.update(energy=v["energy_meV_per_atom"]["rmse"], forces=v["forces_meV_per_A"]["rmse"],
-                   radial=trained_radial_parameters(kind, report), ranks=report["ranks"], message=report["message"])
+                   radial=trained_radial_parameters(kind, report["radial_parameters"], report["ranks"]),
+                   ranks=report["ranks"], message=report["message"])
     elif val:   # unfinished: its best validation check so far (what best_validation.mtp holds)
         best = next(r for r in val if r["iteration"] == row["kept"]) if row["kept"] is not None else val[-1]
         row.update(energy=best["validation_energy_rmse_meV_per_atom"], forces=best["validation_force_rmse_meV_per_A"])
     return row
 
 
-def trained_radial_parameters(kind: str, report: dict) -> int:
-    """The radial parameters a run trains: what its potential stores, except for R-MF, which
-    moves on the manifold of rank-r matrices, of dimension r (m + n - r): r^2 fewer than the
-    r (m + n) numbers of its stored factors."""
-    stored = report["radial_parameters"]
-    return stored - report["ranks"][0] ** 2 if model_of(kind) == "rmf" else stored
+def trained_radial_parameters(kind: str, stored: int, ranks) -> int:
+    """The radial parameters a run of `kind` trains, from the `stored` count of its potential
+    and its `ranks`: all of them, except for R-MF, which moves on the manifold of rank-r
+    matrices, of dimension r (m + n - r): r^2 fewer than the r (m + n) numbers of its factors."""
+    return stored - ranks[0] ** 2 if model_of(kind) == "rmf" else stored
 
 
 def source_of(directory: Path) -> str | None:
