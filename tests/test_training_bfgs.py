@@ -3,7 +3,11 @@ uninterrupted run bit for bit."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
+import pytest
 
 from mtp_lowrank import Potential
 from mtp_lowrank.training import Loss, fit_linear
@@ -58,24 +62,47 @@ def test_bfgs_keeps_pace_with_scipy_on_an_mtp_loss():
     assert ours < 1.5 * theirs, (ours, theirs)
 
 
-def test_ctrl_c_before_the_iteration_record_exists_is_still_reported(monkeypatch):
-    """Ctrl-C right after an accepted step, before its history record is made: the callback
-    still sees that iteration once, and the history agrees with the state (the race the
-    subprocess Ctrl-C test hit on a loaded machine: a repeated record, the last one missing)."""
-    from mtp_lowrank.training import bfgs as module
+class SignalAt:
+    """Sends the process SIGINT once, at the chosen point of the chosen iteration, as a Ctrl-C
+    would arrive: "line search" (inside a loss evaluation after `iteration` steps), "checkpoint"
+    or "callback" (while iteration `iteration` is being accepted)."""
 
-    made = {"n": 0}
-    original = module._record
+    def __init__(self, where: str, iteration: int = 3):
+        self.where, self.iteration, self.sent = where, iteration, False
+        self.seen, self.checkpoints = [], []
 
-    def interrupting(state, step):
-        made["n"] += 1
-        if made["n"] == 3:
-            raise KeyboardInterrupt
-        return original(state, step)
+    def send(self, where: str, iteration: int):
+        if not self.sent and where == self.where and iteration == self.iteration:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(module, "_record", interrupting)
-    seen = []
-    state, message = module.bfgs(lambda x: (float(x @ x), 2 * x), np.full(4, 3.0), max_iter=50,
-                                 callback=lambda r: seen.append(r["iteration"]))
-    assert message == "interrupted" and state.iteration == 3
-    assert seen == [1, 2, 3] and [h["iteration"] for h in state.history] == [1, 2, 3]
+    def callback(self, record):
+        self.seen.append(record["iteration"])
+        self.send("callback", record["iteration"])
+
+    def on_checkpoint(self, iteration: int):
+        self.checkpoints.append(iteration)
+        self.send("checkpoint", iteration)
+
+    def evaluated(self):   # from inside the loss: the iterations accepted so far
+        self.send("line search", len(self.seen))
+
+
+@pytest.mark.parametrize("where", ["line search", "checkpoint", "callback"])
+def test_an_interrupt_leaves_the_state_at_a_reported_iteration(where):
+    """Ctrl-C wherever it lands (in the line search, or while a step is accepted: its
+    checkpoint, its callback): the state, its history, the records the callback saw and the
+    last checkpoint all end at the same iteration, each iteration seen once. A Ctrl-C between
+    an accepted step and its record used to leave the record missing or repeated."""
+    at = SignalAt(where)
+
+    def fun(x):
+        at.evaluated()
+        return float(x @ x + 0.1 * (x @ x) ** 2), 2 * x + 0.4 * (x @ x) * x
+
+    state, message = bfgs(fun, np.full(4, 3.0), max_iter=50, callback=at.callback, checkpoint_every=1,
+                          on_checkpoint=lambda st: at.on_checkpoint(st.iteration))
+    assert at.sent and message == "interrupted"
+    n = state.iteration
+    assert n == 3 and at.seen == list(range(1, n + 1))
+    assert [h["iteration"] for h in state.history] == at.seen and at.checkpoints[-1] == n

@@ -10,6 +10,7 @@ from mtp_lowrank.training import Loss, fit_linear, rmf_parameter_count, train_rm
 from mtp_lowrank.training.riemannian import FixedRankPoint
 
 from test_training_optimize import labelled
+from test_training_bfgs import SignalAt
 from conftest import random_potential
 
 
@@ -77,3 +78,36 @@ def test_rmf_training_lowers_the_loss_at_fixed_rank():
     losses = [r["loss"] for r in result.history]
     assert all(b <= a for a, b in zip(losses, losses[1:]))  # sufficient decrease every step
     assert result.loss == pytest.approx(loss.evaluate(result.potential)["loss"], rel=1e-10)
+
+
+class CountingLoss:
+    """`loss` that tells `at` of every evaluation (so a signal can arrive inside the line search)."""
+
+    def __init__(self, loss, at):
+        self.loss, self.at = loss, at
+
+    def for_template(self, template):
+        return self
+
+    def evaluate(self, pot):
+        self.at.evaluated()
+        return self.loss.for_template(pot).evaluate(pot)
+
+
+@pytest.mark.parametrize("where", ["line search", "checkpoint", "callback"])
+def test_an_interrupt_leaves_the_rmf_state_at_a_reported_iteration(where):
+    """As for BFGS (test_training_bfgs.py): wherever Ctrl-C lands, the R-MF state, its history,
+    the records the callback saw and the last checkpoint end at the same iteration. Before,
+    a Ctrl-C during a step's checkpoint left that iteration out of the records."""
+    teacher = random_potential(level=6, n_species=2, seed=3)
+    images = labelled(teacher, count=4, seed=1)
+    student = Potential.from_level(6, ["Li", "Na"], min_dist=1.8, max_dist=4.6, radial_basis_size=4, seed=7)
+    student = fit_linear(student, images).to_mf(2)
+    at = SignalAt(where)
+    loss = CountingLoss(Loss(student, images, energy_weight=1.0, force_weight=0.01), at)
+    result = train_rmf(student, loss, max_iter=30, callback=at.callback, checkpoint_every=1,
+                       on_state=lambda st: at.on_checkpoint(st.iteration))
+    assert at.sent and result.message == "interrupted"
+    n = result.iterations
+    assert n == 3 and at.seen == list(range(1, n + 1))
+    assert [h["iteration"] for h in result.history] == at.seen and at.checkpoints[-1] == n

@@ -111,7 +111,6 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
                           best_x=np.asarray(x0, float).copy(), best_f=float(f))
     t0 = time.perf_counter() - state.seconds
     message = "maximum number of iterations reached"
-    reported = state.iteration   # iterations the callback has seen
     try:
         while state.iteration < max_iter:
             if np.linalg.norm(state.g) < gtol:
@@ -126,19 +125,21 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
             if not f_new <= state.f:
                 message = "line search failed"
                 break
-            state.f_prev = state.f
-            state.h = bfgs_update(state.h, x_new - state.x, g_new - state.g)
-            state.x, state.f, state.g = x_new, float(f_new), g_new
-            state.iteration += 1
-            if state.f < state.best_f:
-                state.best_f, state.best_x = state.f, state.x.copy()
-            state.seconds = time.perf_counter() - t0
-            record = _record(state, t)
-            state.history.append(record)
-            if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
-                on_checkpoint(state)
-            with interrupts_deferred():   # reported and written together, or neither
-                reported = state.iteration   # the callback writes its record even if interrupted
+            # accepting the step is one transaction: a Ctrl-C or SIGTERM arriving in it takes
+            # effect after it, so an interrupt always finds the state at an iteration the
+            # callback has written (it lands in the line search, the loop's only long part)
+            with interrupts_deferred():
+                state.f_prev = state.f
+                state.h = bfgs_update(state.h, x_new - state.x, g_new - state.g)
+                state.x, state.f, state.g = x_new, float(f_new), g_new
+                state.iteration += 1
+                if state.f < state.best_f:
+                    state.best_f, state.best_x = state.f, state.x.copy()
+                state.seconds = time.perf_counter() - t0
+                record = _record(state, t)
+                state.history.append(record)
+                if on_checkpoint is not None and checkpoint_every and state.iteration % checkpoint_every == 0:
+                    on_checkpoint(state)
                 if callback is not None:
                     callback(record)
             if stalled(state.history, patience, rel_decrease):
@@ -148,15 +149,6 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
         message = str(e)
     except KeyboardInterrupt:
         message = "interrupted"
-        # Ctrl-C between an accepted step and its report: report it, so the records and the
-        # checkpoint agree on the last iteration (its history record may not exist yet either)
-        if callback is not None and reported < state.iteration:
-            if not state.history or state.history[-1]["iteration"] != state.iteration:
-                state.history.append(_record(state, float("nan")))
-            try:
-                callback(dict(state.history[-1], interrupted=True))
-            except KeyboardInterrupt:
-                pass
         if on_checkpoint is not None:
             on_checkpoint(state)
     return state, message

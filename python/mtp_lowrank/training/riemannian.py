@@ -29,6 +29,7 @@ import numpy as np
 
 from ..potential import Potential
 from .bfgs import Converged, bfgs_update, stalled
+from .interrupt import interrupts_deferred
 from .loss import Loss
 from .optimize import TrainResult
 
@@ -240,17 +241,18 @@ def _rbfgs_loop(state, value_and_grad, n_lin, max_iter, gtol, mu, rel_decrease, 
         s_vec = tm_full @ (t * p)
         y_vec = g_new - tm_full @ g
         h = bfgs_update(tm_full @ h @ np.linalg.inv(tm_full), s_vec, y_vec)
-        state.lin, state.point = lin_new, point_new
-        state.f_prev, state.f, state.g, state.h = state.f, float(f_new), g_new, h
-        state.iteration += 1
-        state.seconds = time.perf_counter() - t0
-        record = {"iteration": state.iteration, "loss": state.f, "grad_norm": float(np.linalg.norm(g_new)),
-                  "step": t, "seconds": state.seconds}
-        state.history.append(record)
-        if checkpoint_every and state.iteration % checkpoint_every == 0:
-            checkpoint()
-        if callback is not None:
-            callback(record)
+        with interrupts_deferred():   # accepting the step is one transaction, as in bfgs.py
+            state.lin, state.point = lin_new, point_new
+            state.f_prev, state.f, state.g, state.h = state.f, float(f_new), g_new, h
+            state.iteration += 1
+            state.seconds = time.perf_counter() - t0
+            record = {"iteration": state.iteration, "loss": state.f, "grad_norm": float(np.linalg.norm(g_new)),
+                      "step": t, "seconds": state.seconds}
+            state.history.append(record)
+            if checkpoint_every and state.iteration % checkpoint_every == 0:
+                checkpoint()
+            if callback is not None:
+                callback(record)
         if stalled(state.history, patience, rel_decrease):
             message = "relative decrease below rel_decrease"
             break

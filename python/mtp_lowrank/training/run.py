@@ -211,7 +211,9 @@ class MetricsLog:
     """The per-iteration callback: one printed line and one metrics.jsonl record per iteration
     (training RMSEs from the loss evaluation of the accepted iterate; every `every` iterations
     the validation RMSEs and the value that decides convergence (`monitor`: their rmse_score or
-    the validation loss)). A Ctrl-C or convergence during the validation still writes the record."""
+    the validation loss)). Convergence during the validation, or a signal while the record is
+    written, still writes it whole (the optimizers already hold signals back while they call it:
+    this covers other callers)."""
 
     def __init__(self, path: Path | None, loss: Loss, val, every: int, log, rank_of, append: bool,
                  monitor: ValidationMonitor | None = None, ready=lambda rec: True, as_model=lambda p: p,
@@ -233,8 +235,6 @@ class MetricsLog:
                 line += (f"  train E {train_err['energy_rmse_meV_per_atom']:8.2f} meV/atom"
                          f"  F {train_err['force_rmse_meV_per_A']:7.1f} meV/A")
             due = bool(self.val) and self.every and current is not None and rec["iteration"] % self.every == 0
-            if rec.get("interrupted"):
-                due = False
             on_rmse = self.monitor is not None and self.monitor.score_of is not None
             score = None   # with a monitor on the RMSEs every MPI rank computes them, so all decide alike
             if due and (self.file is not None or on_rmse):
