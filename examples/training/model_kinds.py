@@ -37,9 +37,22 @@ def compressed_ranks(n_species: int, level: int, n_b: int = 8) -> dict:
             "tf": [n_species, nearest(lambda r: n_t2 + r * n_t2 + r * cols + n_b * n_b, min(n_t2, cols)), n_b]}
 
 
+def mf_rank_of(kind: str) -> int | None:
+    """The rank an MF at another rank names ('mf_r4' -> 4); None for any other kind. The one
+    place that knows the mf_r<rank> form."""
+    if kind.startswith("mf_r") and kind[4:].isdigit() and int(kind[4:]) > 0:
+        return int(kind[4:])
+    return None
+
+
+def family(kind: str) -> str:
+    """The kind among KINDS that `kind` is a variant of: 'mf_r4' -> 'mf'; KINDS map to themselves."""
+    return "mf" if mf_rank_of(kind) is not None else kind
+
+
 def parse_kind(text: str) -> str:
     """argparse type for a model kind: one of KINDS or mf_r<rank>."""
-    if text in KINDS or (text.startswith("mf_r") and text[4:].isdigit() and int(text[4:]) > 0):
+    if text in KINDS or mf_rank_of(text) is not None:
         return text
     raise ValueError(text)
 
@@ -50,8 +63,8 @@ def apply_kind(cfg: dict, kind: str, mfra_every: int = 80, ranks: dict | None = 
     kinds' ranks (compressed_ranks), LEVEL16_RANKS if not given."""
     m, opt = cfg["model"], cfg["optimizer"]
     ranks = ranks or LEVEL16_RANKS
-    if kind.startswith("mf_r"):   # MF at another rank (e.g. the one a rank scan picks): mf_r3
-        m.update(representation="mf", rank=int(kind[4:]))
+    if mf_rank_of(kind) is not None:   # MF at another rank (e.g. the one a rank scan picks): mf_r3
+        m.update(representation="mf", rank=mf_rank_of(kind))
     elif kind == "mf":
         m.update(representation="mf", rank=ranks["mf"])
     elif kind == "rmf":

@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from model_kinds import apply_kind, compressed_ranks, parse_kind  # noqa: E402
+from model_kinds import apply_kind, compressed_ranks, family, parse_kind  # noqa: E402
 from study_report import write_ood_report, write_report  # noqa: E402
 
 SPECIES = ["Nb", "Mo", "Ta", "W"]
@@ -207,7 +207,7 @@ def study_kind(text: str) -> str:
 
 def budget_kind(kind: str) -> str:
     """The kind whose stage budgets `kind` takes: an MF at another rank (mf_r4) the MF's."""
-    return "mf" if kind.startswith("mf_r") else kind
+    return family(kind)
 
 
 def plan(args, out: Path):
@@ -324,12 +324,15 @@ def run_pipeline(args, out: Path) -> None:
 
 
 def rank_scan(args, out: Path) -> None:
-    """Errors vs MF rank (rank_scan.py) from the pipeline's final level-16 base, seed 0, into
-    OUT/rank_scan.json and OUT/plots/rank_scan.png (resumable rank by rank)."""
-    from rank_scan import run_scan
+    """Errors vs rank (rank_scan.py) of the MF, R-MF and TF from the pipeline's final level-16
+    base, seed 0, each rank from 3 random seeds, into OUT/rank_scan.json (MF) and
+    OUT/rank_scan_<kind>.json, plots in OUT/plots (resumable rank by rank)."""
+    from rank_scan import SCAN_KINDS, run_scan, scan_file
 
-    print("== rank scan", flush=True)
-    run_scan(out / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0", out / "rank_scan.json", threads=max(args.threads, 1))
+    for kind in SCAN_KINDS:
+        print(f"== rank scan: {kind}", flush=True)
+        run_scan(out / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0", scan_file(kind, out),
+                 threads=max(args.threads, 1), seeds=(0, 1, 2), kind=kind)
 
 
 def main():
@@ -367,7 +370,7 @@ def main():
                     help="start from the same kind's (else the base's) run with paper weights (_warm)")
     ap.add_argument("--init-run", metavar="NAME", help="start each run from this run's potential (a directory name "
                     "under runs/l<level>/, with {kind} and {seed} filled in), keeping its linear parameters (_cont)")
-    ap.add_argument("--rank-scan", action="store_true", help="then errors vs MF rank from the pipeline's base (rank_scan.py)")
+    ap.add_argument("--rank-scan", action="store_true", help="then errors vs rank (MF, R-MF, TF) from the pipeline's base (rank_scan.py)")
     ap.add_argument("--continue", dest="resume", action="store_true", help="resume unfinished runs")
     ap.add_argument("--report", action="store_true", help="only write report.md and the plots")
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")

@@ -1,5 +1,7 @@
-"""Validation error vs MF rank (the paper's Fig. 2, at reduced cost) for the model of any trained
-base run: at each rank an MF potential is trained with BFGS for a fixed budget on a subset of
+"""Validation error vs rank (the paper's Fig. 2, at reduced cost) for the model of any trained
+base run: at each rank a compressed potential (--kind: MF and TF trained with BFGS, R-MF with
+Riemannian BFGS at fixed rank; the TF's rank is its middle one, r2 in (N_T, r2, N_b), the
+study's TF shape) is trained for a fixed budget on a subset of
 the run's training split under the run's own loss (its weights, group weights and stress
 weight, from its config.yaml), and scored on the run's whole validation split. The start is
 either a new random MF (--start scratch, the default: the paper trains every rank from scratch)
@@ -10,11 +12,13 @@ says so; the ranks are compared at equal budgets, not at convergence.
 
     python examples/training/rank_scan.py                      # Nb-Mo-Ta-W, the study's base
     python examples/training/rank_scan.py --seeds 0 1 2        # each rank from 3 random MFs (mean ± std)
+    python examples/training/rank_scan.py --kind tf --seeds 0 1 2   # TF: into results/study/rank_scan_tf.json
     python examples/training/rank_scan.py --base examples/flinak/results/runs/base \\
         --out examples/flinak/results/rank_scan.json           # FLiNaK
 
 Resumable: each rank's (and seed's) result is kept in the output JSON as it finishes; the plot is
-plots/<the JSON's name>.png next to it.
+plots/<the JSON's name>.png next to it. MFRA has no scan of its own: its rank is an MF rank
+reached by a schedule (one rank per 80 iterations), which the scan's budget does not fit.
 """
 
 from __future__ import annotations
@@ -29,6 +33,29 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 STUDY = HERE / "results" / "study"
+SCAN_KINDS = ("mf", "rmf", "tf")
+KIND_NAMES = {"mf": "MF", "rmf": "R-MF", "tf": "TF"}
+KIND_LABELS = {"mf": "MF rank", "rmf": "R-MF rank", "tf": "TF middle rank r2"}
+DEFAULT_RANKS = {"mf": (1, 2, 3, 4, 5, 6, 8, 12, 16), "rmf": (1, 2, 3, 4, 5, 6, 8, 12), "tf": (1, 2, 3, 4, 6, 8)}
+
+
+def scan_file(kind: str, directory: Path = STUDY) -> Path:
+    """Where a study keeps a kind's scan: rank_scan.json for the MF, rank_scan_<kind>.json else."""
+    return directory / ("rank_scan.json" if kind == "mf" else f"rank_scan_{kind}.json")
+
+
+def compressed(pot, kind: str, rank: int):
+    """`pot` (full) as the kind's representation at `rank` (TF: ranks (N_T, rank, N_b))."""
+    return pot.to_tt([pot.n_species, rank, pot.radial_basis_size]) if kind == "tf" else pot.to_mf(rank)
+
+
+def radial_count(pot, kind: str) -> int:
+    """The radial parameters training moves: the stored count; for R-MF the manifold's dimension."""
+    if kind != "rmf":
+        return pot.parameter_count("radial")
+    from mtp_lowrank.training import rmf_parameter_count
+
+    return rmf_parameter_count(pot.n_species ** 2, pot.radial_funcs_count * pot.radial_basis_size, pot.ranks[0])
 
 
 def scores(potential, images) -> dict:
@@ -39,21 +66,26 @@ def scores(potential, images) -> dict:
 
 
 def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, threads: int, start: str,
-              seed: int | None = None) -> dict:
-    """One point of the scan: an MF potential of this rank (start "scratch": a new one as the base
-    run's model section makes it with model.seed `seed` (default the base run's), random radial
-    coefficients of that seed and linear parameters
+              seed: int | None = None, kind: str = "mf") -> dict:
+    """One point of the scan: a potential of the kind at this rank (start "scratch": a new one as
+    the base run's model section makes it with model.seed `seed` (default the base run's), random
+    radial coefficients of that seed and linear parameters
     fitted to the training split's energies; "truncate": the trained base truncated, its linear
-    parameters refitted to the loss where that helps), BFGS on the subset, validation scores."""
+    parameters refitted to the loss where that helps), trained on the subset (BFGS; R-MF's
+    Riemannian BFGS with the run's optimizer.mu), validation scores."""
     import copy
 
-    from mtp_lowrank.training import fit_linear_to_loss, train_bfgs
+    from mtp_lowrank.training import fit_linear_to_loss, train_bfgs, train_rmf
     from mtp_lowrank.training.run import initial_potential, training_loss
 
     t0 = time.perf_counter()
     if start == "scratch":
         c = copy.deepcopy(cfg)
-        c["model"].update(representation="mf", rank=rank, init=None)
+        c["model"]["init"] = None
+        if kind == "tf":
+            c["model"].update(representation="tt", ranks=[len(base.species), rank, base.radial_basis_size])
+        else:
+            c["model"].update(representation="mf", rank=rank)
         if seed is not None:
             c["model"]["seed"] = seed
         c["optimizer"].update(method="bfgs", linear_init=True, linear_fit="energies")
@@ -62,13 +94,16 @@ def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, t
         pot = initial_potential(c, base.species, None, train, None)
         loss = training_loss(cfg["loss"], pot, subset, threads)
     else:
-        kept = base.to_mf(rank)
+        kept = compressed(base, kind, rank)
         loss = training_loss(cfg["loss"], kept, subset, threads)
         refit = fit_linear_to_loss(kept, loss)   # the linear parameters refitted to the whole loss,
         pot = min((kept, refit), key=lambda p: loss.evaluate(p, gradient=False)["loss"])   # if that is better
     first = scores(pot, val)
-    tuned = train_bfgs(pot, loss, max_iter=iterations).potential
-    return {"radial": pot.parameter_count("radial"), "E_start": first["E"], "F_start": first["F"],
+    if kind == "rmf":
+        tuned = train_rmf(pot, loss.for_template(pot), max_iter=iterations, mu=cfg["optimizer"]["mu"]).potential
+    else:
+        tuned = train_bfgs(pot, loss, max_iter=iterations).potential
+    return {"radial": radial_count(pot, kind), "E_start": first["E"], "F_start": first["F"],
             **scores(tuned, val), "seconds": time.perf_counter() - t0}
 
 
@@ -87,12 +122,13 @@ def points(scan: dict) -> dict[int, list[dict]]:
     return dict(sorted(out.items()))
 
 
-def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), iterations: int = 200,
-             subset_size: int = 1000, threads: int = 1, start: str = "scratch", seeds=None) -> dict | None:
-    """The scan of the finished base run `base_dir` into the JSON file `out` (resuming the points
-    already there), and its plot OUT_DIR/plots/<out's stem>.png; `seeds`: the MFs' random seeds
-    (default: the base run's model.seed alone; more give each rank a mean and spread). Returns
-    the scan; None (said) while the base run is not finished."""
+def run_scan(base_dir: Path, out: Path, ranks=None, iterations: int = 200, subset_size: int = 1000,
+             threads: int = 1, start: str = "scratch", seeds=None, kind: str = "mf") -> dict | None:
+    """The scan of the `kind` (SCAN_KINDS) from the finished base run `base_dir` into the JSON
+    file `out` (resuming the points already there), and its plot OUT_DIR/plots/<out's stem>.png;
+    `ranks`: default DEFAULT_RANKS[kind]; `seeds`: the models' random seeds (default: the base
+    run's model.seed alone; more give each rank a mean and spread). Returns the scan; None
+    (said) while the base run is not finished."""
     import yaml
 
     from mtp_lowrank import Potential
@@ -108,6 +144,11 @@ def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), ite
         raise SystemExit(f"{out} holds a scan of {done['settings']['base']}: give another --out")
     if done.get("settings", {}).get("start") not in (None, start):
         raise SystemExit(f"{out} holds a scan with --start {done['settings']['start']}: give another --out")
+    if done.get("settings", {}).get("kind", "mf" if done else kind) != kind:
+        raise SystemExit(f"{out} holds a scan of --kind {done['settings'].get('kind', 'mf')}: give another --out")
+    if kind not in SCAN_KINDS:
+        raise SystemExit(f"rank scan: --kind {kind!r} is not one of {', '.join(SCAN_KINDS)}")
+    ranks = tuple(ranks or DEFAULT_RANKS[kind])
     cfg = validate(yaml.safe_load((base_dir / "config.yaml").read_text()))
     first = cfg["model"]["seed"]
     seeds = list(seeds) if seeds else [first]
@@ -124,11 +165,11 @@ def run_scan(base_dir: Path, out: Path, ranks=(1, 2, 3, 4, 5, 6, 8, 12, 16), ite
     rng = np.random.default_rng(0)
     subset = [train[k] for k in sorted(rng.choice(len(train), min(subset_size, len(train)), replace=False))]
     done["settings"] = {"base": source, "start": start, "iterations": iterations, "subset": len(subset),
-                        "validation": len(val)}
+                        "validation": len(val), "kind": kind}
     done["base"] = {"radial": base.parameter_count("radial"), **scores(base, val)}
     for r, s in todo:
-        done[point_key(r, s, first)] = dict(scan_rank(base, r, train, subset, val, cfg, iterations, threads, start, s),
-                                            seed=s)
+        done[point_key(r, s, first)] = dict(scan_rank(base, r, train, subset, val, cfg, iterations, threads, start, s,
+                                                      kind), seed=s)
         out.write_text(json.dumps(done, indent=1))
         print(f"rank {r}, seed {s}: {done[point_key(r, s, first)]}", flush=True)
     out.write_text(json.dumps(done, indent=1))
@@ -140,18 +181,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", default=str(STUDY / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0"),
                     help="a finished base (full C) run directory")
-    ap.add_argument("--out", default=str(STUDY / "rank_scan.json"))
-    ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 8, 12, 16])
+    ap.add_argument("--kind", default="mf", choices=SCAN_KINDS,
+                    help="the compressed kind scanned (tf: its middle rank r2, ranks (N_T, r2, N_b))")
+    ap.add_argument("--out", default=None, help="default: results/study/rank_scan.json (MF), rank_scan_<kind>.json")
+    ap.add_argument("--ranks", type=int, nargs="+", default=None,
+                    help=f"default per kind: {'; '.join(f'{k} {list(v)}' for k, v in DEFAULT_RANKS.items())}")
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--start", default="scratch", choices=("scratch", "truncate"),
-                    help="each rank from a new random MF (the paper's scan) or from the trained base truncated")
+                    help="each rank from a new random model (the paper's scan) or from the trained base truncated")
     ap.add_argument("--subset", type=int, default=1000, help="training cells used for the fine-tuning")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
-                    help="the MFs' random seeds (default: the base run's); each rank is scanned with each")
+                    help="the models' random seeds (default: the base run's); each rank is scanned with each")
     args = ap.parse_args()
-    run_scan(Path(args.base), Path(args.out), args.ranks, args.iterations, args.subset, args.threads, args.start,
-             args.seeds)
+    run_scan(Path(args.base), Path(args.out) if args.out else scan_file(args.kind), args.ranks, args.iterations,
+             args.subset, args.threads, args.start, args.seeds, args.kind)
 
 
 def spread(values, digits: int) -> str:
@@ -167,15 +211,20 @@ def report_section(path: Path, png: str) -> list[str]:
         return []
     scan = json.loads(path.read_text())
     st = scan["settings"]
-    how = ("a new random MF (linear parameters fitted to the energies)" if st.get("start", "truncate") == "scratch"
-           else "the trained base truncated (SVD of C_hat), linear parameters refitted")
-    lines = ["", "## Errors vs MF rank", "",
-             f"Each rank from {how}, then {st['iterations']} BFGS iterations on {st['subset']} training "
+    kind = st.get("kind", "mf")
+    model = {"mf": "MF", "rmf": "rank-r MF", "tf": "TF of ranks (N_T, r2, N_b)"}[kind]
+    how = (f"a new random {model} (linear parameters fitted to the energies)" if st.get("start", "truncate") == "scratch"
+           else "the trained base truncated (SVD), linear parameters refitted")
+    optimizer = "Riemannian BFGS (fixed rank)" if kind == "rmf" else "BFGS"
+    count = " (R-MF: the manifold's dimension r (m + n - r))" if kind == "rmf" else ""
+    lines = ["", f"## Errors vs {KIND_LABELS[kind]}", "",
+             f"Each rank from {how}, then {st['iterations']} {optimizer} iterations on {st['subset']} training "
              f"configurations under the base run's loss; validation RMSEs on {st['validation']} configurations "
-             f"(`examples/training/rank_scan.py`, base run `{st['base']}`), mean ± sample std over the MFs' "
-             "random seeds. Equal budgets, not convergence: the base row is the base run's own result (all its "
-             "training data, its own iterations).", "",
-             "| MF rank | radial params | seeds | E val at start | F val at start | E val (meV/atom) | F val (meV/Å) |",
+             f"(`examples/training/rank_scan.py --kind {kind}`, base run `{st['base']}`), mean ± sample std over "
+             f"the models' random seeds; radial params{count}. Equal budgets, not convergence: the base row is the "
+             "base run's own result (all its training data, its own iterations).", "",
+             f"| {KIND_LABELS[kind]} | radial params | seeds | E val at start | F val at start | E val (meV/atom) "
+             "| F val (meV/Å) |",
              "|---|---|---|---|---|---|---|"]
     for r, runs in points(scan).items():
         cell = {k: spread([v[k] for v in runs], digits) for k, digits in
@@ -184,7 +233,7 @@ def report_section(path: Path, png: str) -> list[str]:
                      f"{cell['E']} | {cell['F']} |")
     b = scan["base"]
     lines.append(f"| base, as trained | {b['radial']} | - | - | - | {b['E']:.2f} | {b['F']:.1f} |")
-    return lines + ["", f"![errors vs MF rank]({png})"]
+    return lines + ["", f"![errors vs {KIND_LABELS[kind]}]({png})"]
 
 
 def plot(done: dict, path: Path) -> None:
@@ -196,10 +245,12 @@ def plot(done: dict, path: Path) -> None:
     scan = points(done)
     ranks = list(scan)
     its = done["settings"]["iterations"]
+    kind = done["settings"].get("kind", "mf")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, key, unit in ((axes[0], "E", "meV/atom"), (axes[1], "F", "meV/Å")):
         n = max(len(v) for v in scan.values())
-        label = (f"MF from {done['settings'].get('start', 'truncate')}, {its} it. on {done['settings']['subset']} cells"
+        label = (f"{KIND_NAMES[kind]} from {done['settings'].get('start', 'truncate')}, {its} it. on "
+                 f"{done['settings']['subset']} cells"
                  + (f", mean ± std of up to {n} seeds" if n > 1 else ""))
         values = [np.array([v[key] for v in scan[r]]) for r in ranks]
         ax.errorbar(ranks, [v.mean() for v in values], yerr=[v.std(ddof=1) if len(v) > 1 else 0.0 for v in values],
@@ -208,7 +259,7 @@ def plot(done: dict, path: Path) -> None:
             if len(v) > 1:
                 ax.plot([r] * len(v), v, ".", color="0.6", ms=4)
         ax.axhline(done["base"][key], color="k", ls="--", label="base run's result")
-        ax.set_xlabel("MF rank")
+        ax.set_xlabel(KIND_LABELS[kind])
         ax.set_ylabel(f"validation {key} RMSE ({unit})")
         ax.set_yscale("log")
     axes[0].legend(fontsize=7, loc="upper right")

@@ -14,6 +14,7 @@ from mtp_lowrank.training.convergence import kept_by
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from model_kinds import family, mf_rank_of  # noqa: E402
 
 KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "TF", "ft": "FT (base -> MF)"}
 KIND_COLORS = {"base": "tab:red", "mf": "tab:blue", "rmf": "tab:green", "mfra": "tab:purple", "tf": "tab:orange",
@@ -24,17 +25,17 @@ def model_of(kind: str) -> str:
     """The model a run's kind names first: 'mf_r4_floor_bal' -> 'mf_r4' (an MF at another rank),
     'mf_floor_bal' -> 'mf'."""
     first, *rest = kind.split("_")
-    return f"{first}_{rest[0]}" if first == "mf" and rest and rest[0][:1] == "r" and rest[0][1:].isdigit() else first
+    return f"{first}_{rest[0]}" if rest and mf_rank_of(f"{first}_{rest[0]}") is not None else first
 
 
 def model_name(model: str) -> str:
     """'mf' -> 'MF', 'mf_r4' -> 'MF r 4'."""
-    return KIND_NAMES.get(model) or f"MF r {model[4:]}"
+    return KIND_NAMES.get(model) or f"MF r {mf_rank_of(model)}"
 
 
 def model_order(model: str) -> tuple:
     """Sort key: the order of KIND_NAMES, an MF at another rank after the MF by its rank."""
-    return (list(KIND_NAMES).index(model.split("_")[0]), int(model[4:]) if model.startswith("mf_r") else 0)
+    return (list(KIND_NAMES).index(family(model)), mf_rank_of(model) or 0)
 
 
 def model_color(model: str) -> str:
@@ -315,10 +316,12 @@ def plot_time_to_accuracy(rows, path: Path, snap):
 
 
 def rank_scan_lines(out: Path) -> list[str]:
-    """The rank scan's section (rank_scan.py), if it ran."""
-    from rank_scan import report_section
+    """The rank scans' sections (rank_scan.py: rank_scan.json for the MF, rank_scan_<kind>.json
+    for the others), those that ran."""
+    from rank_scan import SCAN_KINDS, report_section, scan_file
 
-    return report_section(out / "rank_scan.json", "plots/rank_scan.png")
+    files = [scan_file(kind, out) for kind in SCAN_KINDS]
+    return [line for f in files for line in report_section(f, f"plots/{f.stem}.png")]
 
 
 def plot_errors_vs_level(rows, path: Path, snap) -> None:
