@@ -74,6 +74,8 @@ def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tm
     cells = [c.strip() for c in headline.split("|")[1:-1]]
     final = json.loads((second / "report.json").read_text())["validation"]["all"]
     assert cells[3] == "1" and float(cells[4]) == pytest.approx(final["energy_meV_per_atom"]["rmse"], abs=0.006)
+    planned = run(*common, "--plan").splitlines()   # --plan names the directories the recipe wrote
+    assert [line.split()[4:6] for line in planned] == [["done", first.name], ["done", second.name]], planned
     stamp = (second / "report.json").stat().st_mtime
     stdout = run(*common, "--continue")
     assert "start in" not in stdout and "continue in" not in stdout
@@ -252,3 +254,18 @@ def test_ood_trajectory_scores_each_kept_check_once_and_spreads_over_the_near_be
     near = lines[lines.index(next(l for l in lines if l.startswith("The 2 checks within 2%"))):]
     assert "iterations 40, 60" in near[0] and "dE 2.0 / 2.5 / 3.0 (1.5x)" in "\n".join(near)
     assert ood_trajectory.run_section(run, 20, oracle, [2.2]) == lines and len(calls) == 3   # cached
+
+
+def test_all_plans_the_pipeline_then_the_reports_recipe_runs(tmp_path):
+    """--all --plan on an empty study: every run the report and the shipped potentials rest on,
+    new, in the order --all trains them (the pipeline's three stages first; the MF at the rank
+    scan's best rank among the recipe's runs), and nothing trained or written."""
+    out = tmp_path / "study"
+    lines = run("--all", "--plan", "--out", out, "--data", tmp_path / "absent.xyz").splitlines()
+    states = {line.split()[4] for line in lines}
+    names = [tuple(line.split()[i] for i in (0, 1, 3, 5)) for line in lines]
+    assert states == {"new"} and not out.exists()
+    assert names[:3] == [("l16", "base", "0", "base_s0"), ("l16", "base", "0", "base_floor_bal_warm_s0"),
+                         ("l16", "base", "0", "base_floor_bal_fw0.003_cont_s0")]
+    assert ("l16", "mf_r4", "0", "mf_r4_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0") in names
+    assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 44

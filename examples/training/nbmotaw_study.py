@@ -8,6 +8,10 @@ with 10% held out (seed 0), each until converged (validation loss) or out of ite
     mpirun -np 2 python examples/training/nbmotaw_study.py --continue --threads 1
     python examples/training/nbmotaw_study.py --report                # report.md and plots only
     python examples/training/nbmotaw_study.py --plan                  # list the runs and their state
+    python examples/training/nbmotaw_study.py --all --continue --threads 2
+                                                                      # the whole study behind report.md and
+                                                                      # the shipped potentials, resumable
+                                                                      # (--all --plan: what it runs, what is done)
     python examples/training/nbmotaw_study.py --recipe --kinds mf base --seeds 0 1 2 --threads 2
                                                                       # the recommended recipe (RECIPE):
                                                                       # two stages, each until converged
@@ -210,7 +214,7 @@ def budget_kind(kind: str) -> str:
     return family(kind)
 
 
-def plan(args, out: Path):
+def plan(args, out: Path | None = None):
     """(level, kind, seed) in the order they run: every kind for seed 0 first, then more seeds."""
     return [(level, kind, seed) for seed in args.seeds for level in args.levels for kind in args.kinds]
 
@@ -296,27 +300,48 @@ RECIPE = [
 ]
 
 
-def run_stages(args, out: Path, stages) -> None:
-    """The stages of `stages` (PIPELINE or RECIPE) in order for each model of --levels, --kinds
-    and --seeds in turn (plan order, so each model is finished before the next starts; TF, R-MF
-    and MFRA warm-start from the MF, FT from the base), resuming what was started. A kind that a
-    stage's budget omits skips that stage; --max-iter caps every stage's budget."""
-    for level, kind, seed in plan(args, out):
+# --all: the report's recipe runs after the pipeline, as (levels, kinds, seeds): 3 seeds of the
+# base and MF at level 16, one of the other kinds and of the MF at the rank scan's best rank (4:
+# the smallest rank on the scan's plateau, findings.md section 9), one of base and MF at 12-18.
+REPORT_RUNS = [([16], ["base", "mf"], [0, 1, 2]), ([16], ["rmf", "mfra", "tf", "mf_r4"], [0]),
+               ([12, 14, 18], ["base", "mf"], [0])]
+
+
+def stage_runs(args, stages):
+    """(title, level, kind, seed, the run's args) of the stages of `stages` (PIPELINE or RECIPE)
+    in order for each model of --levels, --kinds and --seeds in turn (plan order, so each model
+    is finished before the next starts; TF, R-MF and MFRA warm-start from the MF, FT from the
+    base). A kind that a stage's budget omits skips that stage; --max-iter caps every budget."""
+    for level, kind, seed in plan(args, None):
         for title, options, budget in stages:
             if budget_kind(kind) not in budget:
                 continue
             if "mixing" in options and args.mixing is not None:   # --mixing overrides the recipe's
                 options = dict(options, mixing=args.mixing)
-            print(f"== l{level} {kind} seed {seed}, stage: {title}", flush=True)
             max_iter = min(budget[budget_kind(kind)], args.max_iter)   # --max-iter caps every stage
-            run_one(argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter, resume=True)), out, level, kind,
-                    seed)
+            yield title, level, kind, seed, argparse.Namespace(**dict(vars(args), **options, max_iter=max_iter,
+                                                                      resume=True))
 
 
-def run_pipeline(args, out: Path) -> None:
-    """Every stage of PIPELINE (run_stages), then the rank scan and the shipped potentials
-    (ship_potentials.py)."""
-    run_stages(args, out, PIPELINE)
+def all_runs(args):
+    """stage_runs of everything the report and the shipped potentials rest on, in the order --all
+    runs them: the PIPELINE (level 16, seed 0), then the RECIPE's REPORT_RUNS."""
+    yield from stage_runs(argparse.Namespace(**dict(vars(args), levels=[16], kinds=list(KINDS), seeds=[0])), PIPELINE)
+    for levels, kinds, seeds in REPORT_RUNS:
+        yield from stage_runs(argparse.Namespace(**dict(vars(args), levels=levels, kinds=kinds, seeds=seeds)), RECIPE)
+
+
+def run_stages(args, out: Path, runs) -> None:
+    """Each run of `runs` (stage_runs, all_runs) in turn, resuming what was started."""
+    for title, level, kind, seed, run_args in runs:
+        print(f"== l{level} {kind} seed {seed}, stage: {title}", flush=True)
+        run_one(run_args, out, level, kind, seed)
+
+
+def run_pipeline(args, out: Path, runs) -> None:
+    """Each of `runs` (run_stages), then the rank scans and the shipped potentials
+    (ship_potentials.py, which picks among all level-16 runs)."""
+    run_stages(args, out, runs)
     rank_scan(args, out)
     import subprocess
 
@@ -376,21 +401,30 @@ def main():
     ap.add_argument("--plan", action="store_true", help="list the runs and their state")
     ap.add_argument("--pipeline", action="store_true",
                     help="the whole sequence behind the shipped potentials (PIPELINE), resumable, then ship them")
+    ap.add_argument("--all", action="store_true",
+                    help="everything the report and the shipped potentials rest on (the pipeline, then REPORT_RUNS "
+                         "with the recipe, the rank scans, the shipped potentials, the report), resumable; "
+                         "with --plan: list its runs and their state")
     ap.add_argument("--recipe", action="store_true",
                     help="train --kinds/--seeds/--levels with RECIPE (two stages, each until the validation rule), resumable")
     args = ap.parse_args()
     out = Path(args.out)
-    if args.recipe:
-        run_stages(args, out, RECIPE)
-        write_report(out, args.data)
-        return
-    if args.pipeline:
-        run_pipeline(args, out)
-        write_report(out, args.data)
-        return
+    staged = (all_runs(args) if args.all else stage_runs(args, PIPELINE) if args.pipeline
+              else stage_runs(args, RECIPE) if args.recipe else None)
     if args.plan:
-        for level, kind, seed in plan(args, out):
-            print(f"l{level:<3} {kind:5} seed {seed}  {state_of(run_dir(out, level, kind, seed, args))}")
+        if staged is None:
+            staged = [("", level, kind, seed, args) for level, kind, seed in plan(args)]
+        for title, level, kind, seed, run_args in staged:
+            directory = run_dir(out, level, kind, seed, run_args)
+            print(f"l{level:<3} {kind:5} seed {seed}  {state_of(directory):7} {directory.name}  {title}")
+        return
+    if args.pipeline or args.all:
+        run_pipeline(args, out, staged)
+        write_report(out, args.data)
+        return
+    if args.recipe:
+        run_stages(args, out, staged)
+        write_report(out, args.data)
         return
     if not args.report:
         for level, kind, seed in plan(args, out):
