@@ -127,7 +127,7 @@ def bfgs(fun, x0=None, state: BFGSState | None = None, max_iter: int = 1000, gto
                 break
             # accepting the step is one transaction: a Ctrl-C or SIGTERM arriving in it takes
             # effect after it, so an interrupt always finds the state at an iteration the
-            # callback has written (it lands in the line search, the loop's only long part)
+            # callback has written (a validation check in the callback delays it that long)
             with interrupts_deferred():
                 state.f_prev = state.f
                 state.h = bfgs_update(state.h, x_new - state.x, g_new - state.g)
