@@ -51,7 +51,7 @@ def test_seeds_per_rank_resume_and_report(base_run, tmp_path):
 @pytest.mark.parametrize("kind", ["rmf", "tf"])
 def test_rmf_and_tf_scans_count_their_own_parameters(base_run, tmp_path, kind):
     """--kind rmf / tf: each point is that model (R-MF counted by its manifold's dimension, TF by
-    its cores at ranks (N_T, r2, N_b)), trained, scored; the file remembers its kind and refuses
+    its cores at TT ranks (N_T, r, r) for r <= N_b), trained, scored; the file remembers its kind and refuses
     points of another; the report names the kind."""
     from mtp_lowrank import Potential
     from rank_scan import report_section, run_scan
@@ -62,10 +62,11 @@ def test_rmf_and_tf_scans_count_their_own_parameters(base_run, tmp_path, kind):
     out = tmp_path / f"scan_{kind}.json"
     scan = run_scan(base_run, out, ranks=(1, 2), iterations=3, subset_size=4, kind=kind)
     assert scan["settings"]["kind"] == kind
-    expected = {"rmf": lambda r: r * (m + n - r), "tf": lambda r: nt * nt + r * nt * nt + r * n + nb * nb}[kind]
+    # TF rank r: TT ranks (N_T, r, min(r, N_b)), cores N_T x N_T, N_T x N_T x r, r x N_f x r3, r3 x N_b
+    expected = {"rmf": lambda r: r * (m + n - r), "tf": lambda r: nt * nt + r * nt * nt + r * nf * r + r * nb}[kind]
     assert [scan[k]["radial"] for k in ("1", "2")] == [expected(1), expected(2)]
     assert all(np.isfinite(scan[k][q]) and scan[k][q] < 10 * scan[k][q + "_start"] for k in ("1", "2") for q in ("E", "F"))
     with pytest.raises(SystemExit, match=f"--kind {kind}"):
         run_scan(base_run, out, ranks=(3,), iterations=1, subset_size=4, kind="mf")
     lines = report_section(out, "plots/scan.png")
-    assert any(line.startswith(f"## Errors vs {'R-MF rank' if kind == 'rmf' else 'TF middle rank r2'}") for line in lines)
+    assert any(line.startswith(f"## Errors vs {'R-MF rank' if kind == 'rmf' else 'TF rank r'}") for line in lines)

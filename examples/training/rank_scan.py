@@ -1,7 +1,6 @@
 """Validation error vs rank (the paper's Fig. 2, at reduced cost) for the model of any trained
 base run: at each rank a compressed potential (--kind: MF and TF trained with BFGS, R-MF with
-Riemannian BFGS at fixed rank; the TF's rank is its middle one, r2 in (N_T, r2, N_b), the
-study's TF shape) is trained for a fixed budget on a subset of
+Riemannian BFGS at fixed rank) is trained for a fixed budget on a subset of
 the run's training split under the run's own loss (its weights, group weights and stress
 weight, from its config.yaml), and scored on the run's whole validation split. The start is
 either a new random MF (--start scratch, the default: the paper trains every rank from scratch)
@@ -15,6 +14,12 @@ says so; the ranks are compared at equal budgets, not at convergence.
     python examples/training/rank_scan.py --kind tf --seeds 0 1 2   # TF: into results/study/rank_scan_tf.json
     python examples/training/rank_scan.py --base examples/flinak/results/runs/base \\
         --out examples/flinak/results/rank_scan.json           # FLiNaK
+
+The TF's rank r stands for the TT ranks (N_T, r, min(r, N_b)) (tf_ranks). With its outer ranks
+at their largest, (N_T, r, N_b), a TT holds exactly the C whose (N_T^2) x (N_f N_b) unfolding has
+rank <= r: the MF of rank r, with N_T^2 + N_b^2 redundant parameters; the study's TF (4, 4, 8)
+is such a one. A last rank r3 < N_b is what a TT adds to the MF: every radial function of every
+species pair then lies in one r3-dimensional subspace of the N_b Chebyshev polynomials.
 
 Resumable: each rank's (and seed's) result is kept in the output JSON as it finishes; the plot is
 plots/<the JSON's name>.png next to it. MFRA has no scan of its own: its rank is an MF rank
@@ -35,8 +40,13 @@ HERE = Path(__file__).resolve().parent
 STUDY = HERE / "results" / "study"
 SCAN_KINDS = ("mf", "rmf", "tf")
 KIND_NAMES = {"mf": "MF", "rmf": "R-MF", "tf": "TF"}
-KIND_LABELS = {"mf": "MF rank", "rmf": "R-MF rank", "tf": "TF middle rank r2"}
-DEFAULT_RANKS = {"mf": (1, 2, 3, 4, 5, 6, 8, 12, 16), "rmf": (1, 2, 3, 4, 5, 6, 8, 12), "tf": (1, 2, 3, 4, 6, 8)}
+KIND_LABELS = {"mf": "MF rank", "rmf": "R-MF rank", "tf": "TF rank r, TT ranks (N_T, r, min(r, N_b))"}
+DEFAULT_RANKS = {"mf": (1, 2, 3, 4, 5, 6, 8, 12, 16), "rmf": (1, 2, 3, 4, 5, 6, 8, 12), "tf": (2, 3, 4, 5, 6, 8)}
+
+
+def tf_ranks(n_species: int, n_b: int, rank: int) -> list[int]:
+    """The TT ranks a TF scan's rank stands for: (N_T, r, min(r, N_b)) (module docstring)."""
+    return [n_species, rank, min(rank, n_b)]
 
 
 def scan_file(kind: str, directory: Path = STUDY) -> Path:
@@ -46,7 +56,7 @@ def scan_file(kind: str, directory: Path = STUDY) -> Path:
 
 def compressed(pot, kind: str, rank: int):
     """`pot` (full) as the kind's representation at `rank` (TF: ranks (N_T, rank, N_b))."""
-    return pot.to_tt([pot.n_species, rank, pot.radial_basis_size]) if kind == "tf" else pot.to_mf(rank)
+    return pot.to_tt(tf_ranks(pot.n_species, pot.radial_basis_size, rank)) if kind == "tf" else pot.to_mf(rank)
 
 
 def radial_count(pot, kind: str) -> int:
@@ -83,7 +93,7 @@ def scan_rank(base, rank: int, train, subset, val, cfg: dict, iterations: int, t
         c = copy.deepcopy(cfg)
         c["model"]["init"] = None
         if kind == "tf":
-            c["model"].update(representation="tt", ranks=[len(base.species), rank, base.radial_basis_size])
+            c["model"].update(representation="tt", ranks=tf_ranks(len(base.species), base.radial_basis_size, rank))
         else:
             c["model"].update(representation="mf", rank=rank)
         if seed is not None:
@@ -182,7 +192,7 @@ def main():
     ap.add_argument("--base", default=str(STUDY / "runs" / "l16" / "base_floor_bal_fw0.003_cont_s0"),
                     help="a finished base (full C) run directory")
     ap.add_argument("--kind", default="mf", choices=SCAN_KINDS,
-                    help="the compressed kind scanned (tf: its middle rank r2, ranks (N_T, r2, N_b))")
+                    help="the compressed kind scanned (tf: rank r stands for TT ranks (N_T, r, min(r, N_b)))")
     ap.add_argument("--out", default=None, help="default: results/study/rank_scan.json (MF), rank_scan_<kind>.json")
     ap.add_argument("--ranks", type=int, nargs="+", default=None,
                     help=f"default per kind: {'; '.join(f'{k} {list(v)}' for k, v in DEFAULT_RANKS.items())}")
@@ -212,7 +222,7 @@ def report_section(path: Path, png: str) -> list[str]:
     scan = json.loads(path.read_text())
     st = scan["settings"]
     kind = st.get("kind", "mf")
-    model = {"mf": "MF", "rmf": "rank-r MF", "tf": "TF of ranks (N_T, r2, N_b)"}[kind]
+    model = {"mf": "MF", "rmf": "rank-r MF", "tf": "TF of TT ranks (N_T, r, min(r, N_b))"}[kind]
     how = (f"a new random {model} (linear parameters fitted to the energies)" if st.get("start", "truncate") == "scratch"
            else "the trained base truncated (SVD), linear parameters refitted")
     optimizer = "Riemannian BFGS (fixed rank)" if kind == "rmf" else "BFGS"
@@ -221,7 +231,7 @@ def report_section(path: Path, png: str) -> list[str]:
              f"Each rank from {how}, then {st['iterations']} {optimizer} iterations on {st['subset']} training "
              f"configurations under the base run's loss; validation RMSEs on {st['validation']} configurations "
              f"(`examples/training/rank_scan.py --kind {kind}`, base run `{st['base']}`), mean ± sample std over "
-             f"the models' random seeds; radial params{count}. Equal budgets, not convergence: the base row is the "
+             f"the models' random seeds; radial params: those training moves{count}. Equal budgets, not convergence: the base row is the "
              "base run's own result (all its training data, its own iterations).", "",
              f"| {KIND_LABELS[kind]} | radial params | seeds | E val at start | F val at start | E val (meV/atom) "
              "| F val (meV/Å) |",
