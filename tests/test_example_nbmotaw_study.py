@@ -100,16 +100,18 @@ def test_recipe_chains_its_stages_with_the_mixing_rule_and_resumes_as_a_no_op(tm
         assert kept is not None and f"({kept}) |" in line, (line, kept)
 
 
-def test_an_mf_at_another_rank_takes_the_recipe_and_has_its_own_row(tmp_path):
-    """--kinds mf_r<rank> (e.g. the rank scan's best): the MF's stage budgets and chain, at its own
-    rank, reported as its own model, not pooled with the MF's seeds."""
+def test_a_kind_at_another_rank_takes_the_recipe_and_has_its_own_row(tmp_path):
+    """--kinds mf_r<rank>, tf_r<rank> (e.g. a rank scan's best): the kind's stage budgets and chain,
+    at its own rank (the TF's: TT ranks (N_T, r, min(r, N_b))), reported as its own model, not
+    pooled with the kind's seeds; rmf_r<rank> is an R-MF at that rank."""
     sys.path.insert(0, str(STUDY.parent))
+    from model_kinds import apply_kind
     from study_report import model_name, model_of
 
     data = toy_data(tmp_path / "toy.xyz")
     out = tmp_path / "study"
-    run("--recipe", "--kinds", "mf", "mf_r1", "--levels", "6", "--max-iter", "5", "--threads", "1", "--data", data,
-        "--out", out)
+    run("--recipe", "--kinds", "mf", "mf_r1", "tf_r2", "--levels", "6", "--max-iter", "5", "--threads", "1", "--data",
+        data, "--out", out)
     runs = out / "runs" / "l6"
     second = runs / "mf_r1_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0"
     cfg = yaml.safe_load((second / "config.yaml").read_text())
@@ -120,8 +122,18 @@ def test_an_mf_at_another_rank_takes_the_recipe_and_has_its_own_row(tmp_path):
                 and "| 1 |" in line and "/ SNAP" not in line]
     assert [line.split("|")[2].strip() for line in headline][:2] == ["MF", "MF r 1"], headline
     assert (model_of(second.name.rsplit("_s", 1)[0]), model_of("mf_rs2"), model_name("mf_r12")) == ("mf_r1", "mf", "MF r 12")
+    tf = yaml.safe_load((runs / "tf_r2_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0" / "config.yaml").read_text())
+    assert tf["model"]["representation"] == "tt" and tf["model"]["ranks"] == [4, 2, 2]
+    assert json.loads((runs / "tf_r2_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0" / "report.json").read_text())["ranks"] == [4, 2, 2]
+    report = (out / "report.md").read_text()
+    assert any(line.startswith("| 6 | TF r 2 |") for line in report.splitlines()), report
+    cfg = apply_kind({"data": {"species": SPECIES}, "model": {"radial_basis_size": 8}, "optimizer": {}}, "rmf_r3")
+    assert cfg["model"]["rank"] == 3 and cfg["optimizer"]["method"] == "rmf"
     proc = subprocess.run([sys.executable, str(STUDY), "--kinds", "mf_x"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "invalid study_kind value: 'mf_x'" in proc.stderr
+    for bad in ("mfra_r3", "tf_r0"):
+        proc = subprocess.run([sys.executable, str(STUDY), "--kinds", bad], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and f"invalid study_kind value: '{bad}'" in proc.stderr
 
 
 def test_an_unfinished_run_is_reported_at_the_iterate_its_rule_keeps(tmp_path):

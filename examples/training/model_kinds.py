@@ -37,35 +37,54 @@ def compressed_ranks(n_species: int, level: int, n_b: int = 8) -> dict:
             "tf": [n_species, nearest(lambda r: n_t2 + r * n_t2 + r * cols + n_b * n_b, min(n_t2, cols)), n_b]}
 
 
-def mf_rank_of(kind: str) -> int | None:
-    """The rank an MF at another rank names ('mf_r4' -> 4); None for any other kind. The one
-    place that knows the mf_r<rank> form."""
-    if kind.startswith("mf_r") and kind[4:].isdigit() and int(kind[4:]) > 0:
-        return int(kind[4:])
+RANKED = ("mf", "rmf", "tf")   # kinds with a rank variant <kind>_r<rank> (rank_of)
+
+
+def rank_of(kind: str) -> int | None:
+    """The rank a kind at another rank names ('mf_r4' -> 4, 'tf_r5' -> 5, 'rmf_r3' -> 3); None
+    for any other kind. The one place that knows the <kind>_r<rank> form."""
+    head, _, rank = kind.partition("_r")
+    if head in RANKED and rank.isdigit() and int(rank) > 0:
+        return int(rank)
     return None
 
 
 def family(kind: str) -> str:
     """The kind among KINDS that `kind` is a variant of: 'mf_r4' -> 'mf'; KINDS map to themselves."""
-    return "mf" if mf_rank_of(kind) is not None else kind
+    return kind.partition("_r")[0] if rank_of(kind) is not None else kind
+
+
+def tf_ranks(n_species: int, n_b: int, rank: int) -> list[int]:
+    """The TT ranks a TF of rank r stands for (tf_r<r>, rank_scan.py --kind tf): (N_T, r, min(r, N_b)).
+    With the outer ranks at their largest, (N_T, r, N_b), a TT holds exactly the C whose
+    (N_T^2) x (N_f N_b) unfolding has rank <= r, the MF of rank r (plus N_T^2 + N_b^2 redundant
+    parameters): LEVEL16_RANKS' TF (4, 4, 8) is one. A last rank r3 < N_b is what a TT adds to
+    the MF: every radial function of every species pair lies in one r3-dimensional subspace of
+    the N_b Chebyshev polynomials."""
+    return [n_species, rank, min(rank, n_b)]
 
 
 def parse_kind(text: str) -> str:
-    """argparse type for a model kind: one of KINDS or mf_r<rank>."""
-    if text in KINDS or mf_rank_of(text) is not None:
+    """argparse type for a model kind: one of KINDS or <kind>_r<rank> for mf, rmf, tf."""
+    if text in KINDS or rank_of(text) is not None:
         return text
     raise ValueError(text)
 
 
 def apply_kind(cfg: dict, kind: str, mfra_every: int = 80, ranks: dict | None = None) -> dict:
     """Set cfg's model and optimizer sections for `kind` (in place; returns cfg): one of KINDS
-    or mf_r<rank> (MF at that rank). "base" leaves them as they are. `ranks`: the compressed
-    kinds' ranks (compressed_ranks), LEVEL16_RANKS if not given."""
+    or <kind>_r<rank> (that kind at that rank; tf_r<r>: TT ranks tf_ranks, N_T from
+    data.species). "base" leaves them as they are. `ranks`: the compressed kinds' ranks
+    (compressed_ranks), LEVEL16_RANKS if not given."""
     m, opt = cfg["model"], cfg["optimizer"]
     ranks = ranks or LEVEL16_RANKS
-    if mf_rank_of(kind) is not None:   # MF at another rank (e.g. the one a rank scan picks): mf_r3
-        m.update(representation="mf", rank=mf_rank_of(kind))
-    elif kind == "mf":
+    if rank_of(kind) is not None:   # at another rank (e.g. the one a rank scan picks): mf_r3, tf_r5
+        r, species = rank_of(kind), cfg["data"].get("species")
+        if family(kind) == "tf" and not species:
+            raise ValueError(f"{kind}: its TT ranks need N_T: name the species in data.species")
+        ranks = {"mf": r, "rmf": r, "tf": tf_ranks(len(species or ()), m["radial_basis_size"], r)}
+        return apply_kind(cfg, family(kind), mfra_every, ranks)
+    if kind == "mf":
         m.update(representation="mf", rank=ranks["mf"])
     elif kind == "rmf":
         m.update(representation="mf", rank=ranks["rmf"])

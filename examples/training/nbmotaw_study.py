@@ -83,7 +83,7 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
     ranks = compressed_ranks(len(SPECIES), level)
     apply_kind(cfg, "mf" if kind == "ft" else kind, args.mfra_every, ranks)
     m, opt = cfg["model"], cfg["optimizer"]
-    if kind == "rmf":   # Riemannian BFGS has no restarts (optimizer.restarts is BFGS's)
+    if family(kind) == "rmf":   # Riemannian BFGS has no restarts (optimizer.restarts is BFGS's)
         opt["restarts"] = 0
     if kind == "ft":  # compress the converged base of the same seed, then train in compressed form
         m["init"] = str(run_dir(out, level, "base", seed, args) / "potential.mtp")
@@ -205,12 +205,12 @@ def ood_split(args, out: Path) -> dict:
 
 
 def study_kind(text: str) -> str:
-    """argparse type for --kinds: one of KINDS or mf_r<rank> (model_kinds.parse_kind)."""
+    """argparse type for --kinds: one of KINDS or <kind>_r<rank> (model_kinds.parse_kind)."""
     return text if text == "ft" else parse_kind(text)
 
 
 def budget_kind(kind: str) -> str:
-    """The kind whose stage budgets `kind` takes: an MF at another rank (mf_r4) the MF's."""
+    """The kind whose stage budgets `kind` takes: a kind at another rank (mf_r4, tf_r5) its kind's."""
     return family(kind)
 
 
@@ -366,7 +366,7 @@ def main():
     ap.add_argument("--out", default=str(HERE / "results" / "study"))
     ap.add_argument("--levels", type=int, nargs="+", default=[16])
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), type=study_kind, metavar="KIND",
-                    help=f"model kinds: {' '.join(KINDS)} or mf_r<rank> (MF at another rank, e.g. the rank scan's best)")
+                    help=f"model kinds: {' '.join(KINDS)} or mf_r<rank>, rmf_r<rank>, tf_r<rank> (at another rank, e.g. a rank scan's best)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=0)

@@ -14,7 +14,7 @@ from mtp_lowrank.training.convergence import kept_by
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from model_kinds import family, mf_rank_of  # noqa: E402
+from model_kinds import family, rank_of  # noqa: E402
 
 KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "TF", "ft": "FT (base -> MF)"}
 KIND_COLORS = {"base": "tab:red", "mf": "tab:blue", "rmf": "tab:green", "mfra": "tab:purple", "tf": "tab:orange",
@@ -25,17 +25,17 @@ def model_of(kind: str) -> str:
     """The model a run's kind names first: 'mf_r4_floor_bal' -> 'mf_r4' (an MF at another rank),
     'mf_floor_bal' -> 'mf'."""
     first, *rest = kind.split("_")
-    return f"{first}_{rest[0]}" if rest and mf_rank_of(f"{first}_{rest[0]}") is not None else first
+    return f"{first}_{rest[0]}" if rest and rank_of(f"{first}_{rest[0]}") is not None else first
 
 
 def model_name(model: str) -> str:
     """'mf' -> 'MF', 'mf_r4' -> 'MF r 4'."""
-    return KIND_NAMES.get(model) or f"MF r {mf_rank_of(model)}"
+    return KIND_NAMES.get(model) or f"{KIND_NAMES[family(model)]} r {rank_of(model)}"
 
 
 def model_order(model: str) -> tuple:
     """Sort key: the order of KIND_NAMES, an MF at another rank after the MF by its rank."""
-    return (list(KIND_NAMES).index(family(model)), mf_rank_of(model) or 0)
+    return (list(KIND_NAMES).index(family(model)), rank_of(model) or 0)
 
 
 def model_color(model: str) -> str:
@@ -99,7 +99,7 @@ def trained_radial_parameters(kind: str, stored: int, ranks) -> int:
     """The radial parameters a run of `kind` trains, from the `stored` count of its potential
     and its `ranks`: all of them, except for R-MF, which moves on the manifold of rank-r
     matrices, of dimension r (m + n - r): r^2 fewer than the r (m + n) numbers of its factors."""
-    return stored - ranks[0] ** 2 if model_of(kind) == "rmf" else stored
+    return stored - ranks[0] ** 2 if family(model_of(kind)) == "rmf" else stored
 
 
 def source_of(directory: Path) -> str | None:
