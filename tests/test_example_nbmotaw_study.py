@@ -281,3 +281,19 @@ def test_all_plans_the_pipeline_then_the_reports_recipe_runs(tmp_path):
                          ("l16", "base", "0", "base_floor_bal_fw0.003_cont_s0")]
     assert ("l16", "mf_r4", "0", "mf_r4_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0") in names
     assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 44
+
+
+def test_shipping_takes_no_run_of_a_kind_at_another_rank(tmp_path):
+    """ship_potentials.py ships each kind at ~50% of the base's radial parameters: an MF or TF at
+    another rank (mf_r4_*, tf_r5_*) is not among the MF's or TF's candidates; unfinished runs
+    offer their best validation iterate."""
+    sys.path.insert(0, str(STUDY.parent))
+    from ship_potentials import candidates
+
+    for run, name in (("mf_floor_s0", "potential.mtp"), ("mf_r4_floor_s0", "potential.mtp"),
+                      ("mfra_floor_s0", "potential.mtp"), ("tf_floor_s1", "best_validation.mtp"),
+                      ("tf_r5_floor_s0", "potential.mtp")):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / name).write_text("")
+    assert [(d.name, p.name) for d, p in candidates(tmp_path, "mf")] == [("mf_floor_s0", "potential.mtp")]
+    assert [(d.name, p.name) for d, p in candidates(tmp_path, "tf")] == [("tf_floor_s1", "best_validation.mtp")]

@@ -14,7 +14,8 @@ cells never reach either, so the fit is untouched).
 
     python examples/training/ship_potentials.py [--kinds base mf rmf mfra tf]
 
-Candidates are every run directory under results/study/runs/l16 named <kind>_*: finished runs
+Candidates are every run directory under results/study/runs/l16 named <kind>_* (not <kind>_r<rank>_*,
+the kind at another rank than the ~50% one): finished runs
 give potential.mtp, unfinished ones their best validation iterate so far (best_validation.mtp).
 """
 
@@ -33,7 +34,13 @@ PUSHED = (2.2, 2.45)   # cross-pair distances of the out-of-domain proxy (A)
 
 
 def candidates(runs: Path, kind: str):
+    """(run directory, its potential) of every run of `kind` under `runs`, not those of the kind
+    at another rank (mf_r4_*, tf_r5_*: not the ~50% of the base that ships)."""
+    from study_report import model_of
+
     for d in sorted(runs.glob(f"{kind}_*")):
+        if model_of(d.name) != kind:
+            continue
         for name in ("potential.mtp", "best_validation.mtp"):
             if (d / name).exists():
                 yield d, d / name
