@@ -280,7 +280,8 @@ def test_all_plans_the_pipeline_then_the_reports_recipe_runs(tmp_path):
     assert names[:3] == [("l16", "base", "0", "base_s0"), ("l16", "base", "0", "base_floor_bal_warm_s0"),
                          ("l16", "base", "0", "base_floor_bal_fw0.003_cont_s0")]
     assert ("l16", "mf_r4", "0", "mf_r4_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0") in names
-    assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 44
+    assert ("l16", "tf_r5", "0", "tf_r5_floor_mix0.1_bal_s0") in names
+    assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 46
 
 
 def test_shipping_takes_no_run_of_a_kind_at_another_rank(tmp_path):

@@ -301,9 +301,10 @@ RECIPE = [
 
 
 # --all: the report's recipe runs after the pipeline, as (levels, kinds, seeds): 3 seeds of the
-# base and MF at level 16, one of the other kinds and of the MF at the rank scan's best rank (4:
-# the smallest rank on the scan's plateau, findings.md section 9), one of base and MF at 12-18.
-REPORT_RUNS = [([16], ["base", "mf"], [0, 1, 2]), ([16], ["rmf", "mfra", "tf", "mf_r4"], [0]),
+# base and MF at level 16, one of the other kinds and of the MF and TF at their rank scans' best
+# ranks (the smallest rank on each scan's plateau: MF 4, findings.md section 9; TF 5, TT ranks
+# (4, 5, 5), section 10), one of base and MF at 12-18.
+REPORT_RUNS = [([16], ["base", "mf"], [0, 1, 2]), ([16], ["rmf", "mfra", "tf", "mf_r4", "tf_r5"], [0]),
                ([12, 14, 18], ["base", "mf"], [0])]
 
 
