@@ -284,17 +284,26 @@ def test_all_plans_the_pipeline_then_the_reports_recipe_runs(tmp_path):
     assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 46
 
 
-def test_shipping_takes_no_run_of_a_kind_at_another_rank(tmp_path):
-    """ship_potentials.py ships each kind at ~50% of the base's radial parameters: an MF or TF at
-    another rank (mf_r4_*, tf_r5_*) is not among the MF's or TF's candidates; unfinished runs
-    offer their best validation iterate."""
+def test_shipping_takes_each_kind_at_about_half_the_base(tmp_path):
+    """ship_potentials.py ships each compressed kind at ~50% of the base's radial parameters: its
+    candidates are the kind's runs at any rank (not another kind's: mfra_* is not an MF), and
+    near_half keeps those at 40-60% (level 16: MF r 5 and TF (4, 5, 5) ship, MF r 4 at 37.5%
+    does not; R-MF r 6 by its manifold's 252); unfinished runs offer their best iterate."""
     sys.path.insert(0, str(STUDY.parent))
-    from ship_potentials import candidates
+    from mtp_lowrank import Potential
+    from ship_potentials import candidates, near_half
 
     for run, name in (("mf_floor_s0", "potential.mtp"), ("mf_r4_floor_s0", "potential.mtp"),
                       ("mfra_floor_s0", "potential.mtp"), ("tf_floor_s1", "best_validation.mtp"),
                       ("tf_r5_floor_s0", "potential.mtp")):
         (tmp_path / run).mkdir()
         (tmp_path / run / name).write_text("")
-    assert [(d.name, p.name) for d, p in candidates(tmp_path, "mf")] == [("mf_floor_s0", "potential.mtp")]
-    assert [(d.name, p.name) for d, p in candidates(tmp_path, "tf")] == [("tf_floor_s1", "best_validation.mtp")]
+    assert [(d.name, p.name) for d, p in candidates(tmp_path, "mf")] == [("mf_floor_s0", "potential.mtp"),
+                                                                         ("mf_r4_floor_s0", "potential.mtp")]
+    assert [(d.name, p.name) for d, p in candidates(tmp_path, "tf")] == [("tf_floor_s1", "best_validation.mtp"),
+                                                                         ("tf_r5_floor_s0", "potential.mtp")]
+    full = Potential.from_level(16, SPECIES, min_dist=2.0, max_dist=5.0, radial_basis_size=8, seed=0)
+    assert near_half("base", full)
+    assert [near_half("mf", full.to_mf(r)) for r in (4, 5, 6, 7)] == [False, True, True, False]   # 37.5-66%
+    assert near_half("tf", full.to_tt([4, 5, 5])) and near_half("tf", full.to_tt([4, 4, 8]))   # 46%, 53%
+    assert near_half("rmf", full.to_mf(6)) and not near_half("mf", full.to_mf(8))   # 252 of 512; 75%
