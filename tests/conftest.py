@@ -101,6 +101,20 @@ def mpirun_or_skip() -> str:
 
 
 @pytest.fixture
+def another_thread():
+    """A second live thread for the test's length, as training has (OpenMP's workers): the kernel
+    may hand a signal sent to the process to it rather than to the main thread."""
+    import threading
+
+    done = threading.Event()
+    thread = threading.Thread(target=done.wait, daemon=True)
+    thread.start()
+    yield thread
+    done.set()
+    thread.join()
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(12345)
 

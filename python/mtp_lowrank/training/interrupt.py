@@ -6,6 +6,7 @@ SIGINT ignored, so for them SIGTERM is the only clean way to stop."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -33,12 +34,36 @@ def sigterm_as_interrupt():
 @contextlib.contextmanager
 def interrupts_deferred():
     """Ctrl-C and SIGTERM arriving within the block take effect when it ends, so that what it
-    writes (an iteration's metrics record) is written whole or not at all. Main thread only."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    writes (an iteration's metrics record) is written whole or not at all. Main thread only.
+
+    The block holds the signals at Python's level (a handler that notes them), not with a signal
+    mask: a mask covers only the calling thread, and the kernel hands a process-directed signal
+    to any thread that does not block it (OpenMP's workers), whose C handler still has the main
+    thread raise."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    caught = []
+
+    def hold(signum, frame):
+        caught.append(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not None:   # None: a handler set outside Python, left alone
+            previous[sig] = signal.signal(sig, hold)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            _deliver(caught[0], previous[caught[0]])
+
+
+def _deliver(signum, handler):
+    """What `handler` (a previous disposition) does with a held signal."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), signum)   # the default action (SIGTERM: exit), now the handler is back
