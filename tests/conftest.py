@@ -101,17 +101,22 @@ def mpirun_or_skip() -> str:
 
 
 @pytest.fixture
-def another_thread():
-    """A second live thread for the test's length, as training has (OpenMP's workers): the kernel
-    may hand a signal sent to the process to it rather than to the main thread."""
+def ctrl_c_in_training():
+    """The conditions of a Ctrl-C during training, for a test that sends the process SIGINT: Python's
+    default SIGINT handler (raise KeyboardInterrupt; a test run started in the background inherits
+    SIGINT ignored) and a second live thread, as training has (OpenMP's workers: the kernel may
+    hand a signal sent to the process to it rather than to the main thread). Both undone after."""
+    import signal
     import threading
 
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     done = threading.Event()
     thread = threading.Thread(target=done.wait, daemon=True)
     thread.start()
-    yield thread
+    yield
     done.set()
     thread.join()
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

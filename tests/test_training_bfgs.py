@@ -89,12 +89,12 @@ class SignalAt:
 
 
 @pytest.mark.parametrize("where", ["line search", "checkpoint", "callback"])
-def test_an_interrupt_leaves_the_state_at_a_reported_iteration(where, another_thread):
+def test_an_interrupt_leaves_the_state_at_a_reported_iteration(where, ctrl_c_in_training):
     """Ctrl-C wherever it lands (in the line search, or while a step is accepted: its
     checkpoint, its callback): the state, its history, the records the callback saw and the
     last checkpoint all end at the same iteration, each iteration seen once. A Ctrl-C between
     an accepted step and its record used to leave the record missing or repeated; holding it
-    back with a signal mask failed whenever another thread took the signal (another_thread)."""
+    back with a signal mask failed whenever another thread took the signal (ctrl_c_in_training)."""
     at = SignalAt(where)
 
     def fun(x):

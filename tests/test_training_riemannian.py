@@ -95,7 +95,7 @@ class CountingLoss:
 
 
 @pytest.mark.parametrize("where", ["line search", "checkpoint", "callback"])
-def test_an_interrupt_leaves_the_rmf_state_at_a_reported_iteration(where, another_thread):
+def test_an_interrupt_leaves_the_rmf_state_at_a_reported_iteration(where, ctrl_c_in_training):
     """As for BFGS (test_training_bfgs.py): wherever Ctrl-C lands, the R-MF state, its history,
     the records the callback saw and the last checkpoint end at the same iteration. Before,
     a Ctrl-C during a step's checkpoint left that iteration out of the records."""

@@ -217,7 +217,7 @@ def test_warm_start_keeps_the_init_potential(tmp_path):
     assert second[0]["loss"] <= best_first * (1 + 1e-6)
 
 
-def test_a_signal_while_a_record_is_logged_still_writes_it(tmp_path, another_thread):
+def test_a_signal_while_a_record_is_logged_still_writes_it(tmp_path, ctrl_c_in_training):
     """SIGTERM (or Ctrl-C) arriving while MetricsLog prints an iteration's line: the record is
     written whole, then the run is interrupted. Before, the interrupt escaped the print and the
     record was lost, so the resumed run's metrics skipped an iteration."""
