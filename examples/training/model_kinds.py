@@ -6,7 +6,11 @@ N_b = 8 (level 16; base 512):
   MFRA r: 1 -> 5 (240);  TF (4, 4, 8): 4*4 + 4*4*4 + 4*4*8 + 8*8 = 272 (53%).
 TF keeps the last rank at N_b = 8: (4, 6, 4) (240, 47%) truncates the (N_T N_T N_f) x N_b
 unfolding to 4 of its 8 directions, and the trained NbMoTaW MF compressed so scores 3747
-meV/atom before retraining (150 validation cells), against 23 meV/atom for (4, 4, 8).
+meV/atom before retraining (150 validation cells), against 23 meV/atom for (4, 4, 8). That
+reason holds only for the pipeline's warm start, and it has a cost: with its outer ranks at
+their largest, (4, 4, 8) is the MF of rank 4 with 80 redundant parameters (tf_ranks), so the
+study's TF is an MF in another parameterization. tf_r<r> is a TF that is not (tf_r5: (4, 5, 5),
+236, 46%; results/study/findings.md section 10).
 At other levels N_f changes (MLIP's rule: 3 at level 12, 4 at 14 and 16, 5 at 18):
 compressed_ranks picks, by the same counts, the ranks nearest to half of the base's.
 """
