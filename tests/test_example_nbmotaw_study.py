@@ -129,9 +129,11 @@ def test_a_kind_at_another_rank_takes_the_recipe_and_has_its_own_row(tmp_path):
     assert any(line.startswith("| 6 | TF r 2 |") for line in report.splitlines()), report
     cfg = apply_kind({"data": {"species": SPECIES}, "model": {"radial_basis_size": 8}, "optimizer": {}}, "rmf_r3")
     assert cfg["model"]["rank"] == 3 and cfg["optimizer"]["method"] == "rmf"
+    cfg = apply_kind({"data": {"species": SPECIES}, "model": {"radial_basis_size": 8}, "optimizer": {}}, "mfra_r4")
+    assert cfg["optimizer"]["method"] == "mfra" and cfg["optimizer"]["r_max"] == 4
     proc = subprocess.run([sys.executable, str(STUDY), "--kinds", "mf_x"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "invalid study_kind value: 'mf_x'" in proc.stderr
-    for bad in ("mfra_r3", "tf_r0"):
+    for bad in ("base_r3", "tf_r0"):
         proc = subprocess.run([sys.executable, str(STUDY), "--kinds", bad], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and f"invalid study_kind value: '{bad}'" in proc.stderr
 
@@ -281,7 +283,8 @@ def test_all_plans_the_pipeline_then_the_reports_recipe_runs(tmp_path):
                          ("l16", "base", "0", "base_floor_bal_fw0.003_cont_s0")]
     assert ("l16", "mf_r4", "0", "mf_r4_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0") in names
     assert ("l16", "tf_r5", "0", "tf_r5_floor_mix0.1_bal_s0") in names
-    assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 46
+    assert ("l16", "mfra_r4", "0", "mfra_r4_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s0") in names
+    assert ("l18", "mf", "0", "mf_floor_mix0.1_bal_s0") == names[-2] and len(set(names)) == len(names) == 50
 
 
 def test_shipping_takes_each_kind_at_about_half_the_base(tmp_path):

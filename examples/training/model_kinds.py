@@ -41,12 +41,12 @@ def compressed_ranks(n_species: int, level: int, n_b: int = 8) -> dict:
             "tf": [n_species, nearest(lambda r: n_t2 + r * n_t2 + r * cols + n_b * n_b, min(n_t2, cols)), n_b]}
 
 
-RANKED = ("mf", "rmf", "tf")   # kinds with a rank variant <kind>_r<rank> (rank_of)
+RANKED = ("mf", "rmf", "mfra", "tf")   # kinds with a rank variant <kind>_r<rank> (rank_of; MFRA: its r_max)
 
 
 def rank_of(kind: str) -> int | None:
-    """The rank a kind at another rank names ('mf_r4' -> 4, 'tf_r5' -> 5, 'rmf_r3' -> 3); None
-    for any other kind. The one place that knows the <kind>_r<rank> form."""
+    """The rank a kind at another rank names ('mf_r4' -> 4, 'tf_r5' -> 5, 'rmf_r3' -> 3, 'mfra_r4'
+    -> 4, its final rank); None for any other kind. The one place that knows the <kind>_r<rank> form."""
     head, _, rank = kind.partition("_r")
     if head in RANKED and rank.isdigit() and int(rank) > 0:
         return int(rank)
@@ -69,7 +69,7 @@ def tf_ranks(n_species: int, n_b: int, rank: int) -> list[int]:
 
 
 def parse_kind(text: str) -> str:
-    """argparse type for a model kind: one of KINDS or <kind>_r<rank> for mf, rmf, tf."""
+    """argparse type for a model kind: one of KINDS or <kind>_r<rank> for the kinds of RANKED."""
     if text in KINDS or rank_of(text) is not None:
         return text
     raise ValueError(text)

@@ -43,7 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from model_kinds import apply_kind, compressed_ranks, family, parse_kind  # noqa: E402
+from model_kinds import apply_kind, compressed_ranks, family, parse_kind, rank_of  # noqa: E402
 from study_report import write_ood_report, write_report  # noqa: E402
 
 SPECIES = ["Nb", "Mo", "Ta", "W"]
@@ -94,10 +94,12 @@ def run_config(args, level: int, kind: str, seed: int, out: Path) -> dict:
         if not found:
             raise SystemExit(f"--init-run: {source} has no potential yet")
         m["init"], opt["linear_init"] = str(found[0]), False
-        if kind == "mfra":  # continued at its final rank, where MFRA is BFGS on the MF factors
+        if family(kind) == "mfra":  # continued at its final rank, where MFRA is BFGS on the MF factors
             opt["method"] = "bfgs"
             m.update(representation="mf", rank=opt["r_max"])
     elif getattr(args, "warm_start", False):
+        if rank_of(kind) is not None:
+            raise SystemExit(f"--warm-start: not for {kind}: it starts the five kinds at their ~50% ranks")
         source = warm_start_source(args, out, level, kind, seed, ranks["rmf"])
         m["init"] = str(source)
         # the same kind: keep its trained linear parameters; compressed from another kind (its C
@@ -301,10 +303,11 @@ RECIPE = [
 
 
 # --all: the report's recipe runs after the pipeline, as (levels, kinds, seeds): 3 seeds of the
-# base and MF at level 16, one of the other kinds and of the MF and TF at their rank scans' best
-# ranks (the smallest rank on each scan's plateau: MF 4, findings.md section 9; TF 5, TT ranks
-# (4, 5, 5), section 10), one of base and MF at 12-18.
-REPORT_RUNS = [([16], ["base", "mf"], [0, 1, 2]), ([16], ["rmf", "mfra", "tf", "mf_r4", "tf_r5"], [0]),
+# base and MF at level 16, one of the other kinds and of each compressed kind at its rank scan's
+# best rank (the smallest rank on the scan's plateau: MF 4, findings.md section 9; TF 5, TT ranks
+# (4, 5, 5), R-MF 3, section 10; MFRA ends at an MF rank: the MF's 4), one of base and MF at 12-18.
+REPORT_RUNS = [([16], ["base", "mf"], [0, 1, 2]),
+               ([16], ["rmf", "mfra", "tf", "mf_r4", "tf_r5", "rmf_r3", "mfra_r4"], [0]),
                ([12, 14, 18], ["base", "mf"], [0])]
 
 
@@ -367,7 +370,8 @@ def main():
     ap.add_argument("--out", default=str(HERE / "results" / "study"))
     ap.add_argument("--levels", type=int, nargs="+", default=[16])
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), type=study_kind, metavar="KIND",
-                    help=f"model kinds: {' '.join(KINDS)} or mf_r<rank>, rmf_r<rank>, tf_r<rank> (at another rank, e.g. a rank scan's best)")
+                    help=f"model kinds: {' '.join(KINDS)} or mf_r<rank>, rmf_r<rank>, mfra_r<rank>, tf_r<rank> "
+                         "(at another rank, e.g. a rank scan's best; MFRA's: its final rank)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=0)
