@@ -15,11 +15,8 @@ says so; the ranks are compared at equal budgets, not at convergence.
     python examples/training/rank_scan.py --base examples/flinak/results/runs/base \\
         --out examples/flinak/results/rank_scan.json           # FLiNaK
 
-The TF's rank r stands for the TT ranks (N_T, r, min(r, N_b)) (tf_ranks). With its outer ranks
-at their largest, (N_T, r, N_b), a TT holds exactly the C whose (N_T^2) x (N_f N_b) unfolding has
-rank <= r: the MF of rank r, with N_T^2 + N_b^2 redundant parameters; the study's TF (4, 4, 8)
-is such a one. A last rank r3 < N_b is what a TT adds to the MF: every radial function of every
-species pair then lies in one r3-dimensional subspace of the N_b Chebyshev polynomials.
+The TF's rank r stands for the TT ranks (N_T, r, min(r, N_b)) (model_kinds.tf_ranks says why:
+with r3 = N_b a TT is the MF of rank r in another parameterization).
 
 Resumable: each rank's (and seed's) result is kept in the output JSON as it finishes; the plot is
 plots/<the JSON's name>.png next to it. MFRA has no scan of its own: its rank is an MF rank
@@ -31,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -38,15 +36,13 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 STUDY = HERE / "results" / "study"
+sys.path.insert(0, str(HERE))
+from model_kinds import tf_ranks  # noqa: E402
+
 SCAN_KINDS = ("mf", "rmf", "tf")
 KIND_NAMES = {"mf": "MF", "rmf": "R-MF", "tf": "TF"}
 KIND_LABELS = {"mf": "MF rank", "rmf": "R-MF rank", "tf": "TF rank r, TT ranks (N_T, r, min(r, N_b))"}
 DEFAULT_RANKS = {"mf": (1, 2, 3, 4, 5, 6, 8, 12, 16), "rmf": (1, 2, 3, 4, 5, 6, 8, 12), "tf": (2, 3, 4, 5, 6, 8)}
-
-
-def tf_ranks(n_species: int, n_b: int, rank: int) -> list[int]:
-    """The TT ranks a TF scan's rank stands for: (N_T, r, min(r, N_b)) (module docstring)."""
-    return [n_species, rank, min(rank, n_b)]
 
 
 def scan_file(kind: str, directory: Path = STUDY) -> Path:
@@ -55,7 +51,7 @@ def scan_file(kind: str, directory: Path = STUDY) -> Path:
 
 
 def compressed(pot, kind: str, rank: int):
-    """`pot` (full) as the kind's representation at `rank` (TF: ranks (N_T, rank, N_b))."""
+    """`pot` (full) as the kind's representation at `rank` (TF: TT ranks tf_ranks)."""
     return pot.to_tt(tf_ranks(pot.n_species, pot.radial_basis_size, rank)) if kind == "tf" else pot.to_mf(rank)
 
 
