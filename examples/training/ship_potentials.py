@@ -171,7 +171,9 @@ def write_readme(out: Path, shipped: dict, snap: dict) -> None:
              "that distance (train.xyz has none below 2.7 A; `ood_snap_proxy.py`), RMS difference from SNAP of the "
              "energy change on pushing (meV/atom) and of the forces (meV/A): SNAP is the oracle there, not DFT. "
              "Radial params: those the training moves; for the R-MF the dimension of the rank-r manifold, "
-             "r (m + n - r), r^2 fewer than its file's r (m + n) factor entries.", "",
+             "r (m + n - r), r^2 fewer than its file's r (m + n) factor entries. A TF whose outer TT ranks are N_T "
+             "and N_b, as the (4, 4, 8) here, is exactly an MF of its middle rank with N_T^2 + N_b^2 redundant "
+             "parameters (`../study/findings.md` section 10; its file's count is given).", "",
              "| file | model | radial params | from run | iteration | finished | E val (meV/atom) | F val (meV/A) | "
              "vs SNAP at 2.2 A: dE / F | at 2.45 A: dE / F | floors |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
