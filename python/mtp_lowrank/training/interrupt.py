@@ -18,17 +18,27 @@ def _raise_interrupt(signum, frame):
 
 
 @contextlib.contextmanager
+def _handled_by(handler, signals):
+    """Within the block `handler` handles `signals` (those with a Python-level disposition; None:
+    a handler set outside Python, left alone); yields their previous handlers, restored after it.
+    Signal handlers belong to the main thread: elsewhere nothing changes and it yields {}."""
+    if threading.current_thread() is not threading.main_thread():
+        yield {}
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in signals if signal.getsignal(sig) is not None}
+    try:
+        yield previous
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
 def sigterm_as_interrupt():
     """Within the block SIGTERM raises KeyboardInterrupt (where Ctrl-C would); the previous
-    handler is restored after it. Signal handlers belong to the main thread: elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
+    handler is restored after it. Main thread only (elsewhere a no-op)."""
+    with _handled_by(_raise_interrupt, (signal.SIGTERM,)):
         yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -40,23 +50,12 @@ def interrupts_deferred():
     mask: a mask covers only the calling thread, and the kernel hands a process-directed signal
     to any thread that does not block it (OpenMP's workers), whose C handler still has the main
     thread raise."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     caught = []
-
-    def hold(signum, frame):
-        caught.append(signum)
-
     previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) is not None:   # None: a handler set outside Python, left alone
-            previous[sig] = signal.signal(sig, hold)
     try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        with _handled_by(lambda signum, frame: caught.append(signum), (signal.SIGINT, signal.SIGTERM)) as previous:
+            yield
+    finally:   # the previous handlers are back: the first held signal goes to its own
         if caught:
             _deliver(caught[0], previous[caught[0]])
 
