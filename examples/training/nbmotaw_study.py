@@ -216,7 +216,7 @@ def budget_kind(kind: str) -> str:
     return family(kind)
 
 
-def plan(args, out: Path | None = None):
+def plan(args):
     """(level, kind, seed) in the order they run: every kind for seed 0 first, then more seeds."""
     return [(level, kind, seed) for seed in args.seeds for level in args.levels for kind in args.kinds]
 
@@ -316,7 +316,7 @@ def stage_runs(args, stages):
     in order for each model of --levels, --kinds and --seeds in turn (plan order, so each model
     is finished before the next starts; TF, R-MF and MFRA warm-start from the MF, FT from the
     base). A kind that a stage's budget omits skips that stage; --max-iter caps every budget."""
-    for level, kind, seed in plan(args, None):
+    for level, kind, seed in plan(args):
         for title, options, budget in stages:
             if budget_kind(kind) not in budget:
                 continue
@@ -432,7 +432,7 @@ def main():
         write_report(out, args.data)
         return
     if not args.report:
-        for level, kind, seed in plan(args, out):
+        for level, kind, seed in plan(args):
             run_one(args, out, level, kind, seed)
         if args.rank_scan:
             rank_scan(args, out)
