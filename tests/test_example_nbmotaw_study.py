@@ -310,3 +310,71 @@ def test_shipping_takes_each_kind_at_about_half_the_base(tmp_path):
     assert [near_half("mf", full.to_mf(r)) for r in (4, 5, 6, 7)] == [False, True, True, False]   # 37.5-66%
     assert near_half("tf", full.to_tt([4, 5, 5])) and near_half("tf", full.to_tt([4, 4, 8]))   # 46%, 53%
     assert near_half("rmf", full.to_mf(6)) and not near_half("mf", full.to_mf(8))   # 252 of 512; 75%
+
+
+def test_quaternary_cells_are_equiatomic_bcc_and_scored_per_temperature(tmp_path, monkeypatch):
+    """ood_quaternary_proxy.py: its random cells hold the four species in equal parts on a bcc
+    lattice; errors_vs_snap gives per temperature and over all the energy RMSE, the mean
+    difference (model - reference) and the force RMSE; a kept snapshot file made with other
+    settings is refused, not silently reused."""
+    sys.path.insert(0, str(STUDY.parent))
+    import ase.io
+    import ood_quaternary_proxy as q
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from mtp_lowrank import Potential
+
+    cell = q.random_quaternary(seed=0, repeat=2)
+    assert len(cell) == 16 and sorted(cell.get_chemical_symbols()) == sorted(SPECIES * 4)
+    assert cell.get_chemical_symbols() != q.random_quaternary(seed=1, repeat=2).get_chemical_symbols()
+    assert q.shortest_cross(cell) == pytest.approx(q.LATTICE * np.sqrt(3) / 2)   # bcc nearest neighbours
+    pot = Potential.from_level(6, SPECIES, 2.0, 5.0, seed=0)
+    images = []
+    for k, (t, shift) in enumerate([(300.0, 0.0), (300.0, 0.0), (2500.0, 0.002), (2500.0, -0.002)]):
+        a = q.random_quaternary(seed=k, repeat=2)
+        a.rattle(0.05, seed=k)
+        res = pot.evaluate(a)
+        forces = res["forces"] + (0.01 if t == 2500.0 else 0.0)
+        a.calc = SinglePointCalculator(a, energy=res["energy"] - shift * len(a), forces=forces)   # model - ref = shift
+        a.info["temperature_K"] = t
+        images.append(a)
+    s = q.errors_vs_snap(pot, images)
+    assert s["300 K"] == pytest.approx((0.0, 0.0, 0.0), abs=1e-6)
+    assert s["2500 K"] == pytest.approx((2.0, 0.0, 10.0), abs=1e-6)
+    assert s["all"] == pytest.approx((np.sqrt(2.0), 0.0, np.sqrt(50.0)), abs=1e-6)
+    monkeypatch.setattr(q, "OUT", tmp_path)
+    ase.io.write(tmp_path / "snapshots.xyz.gz", images)
+    assert len(q.make_snapshots([300.0, 2500.0], cells=1, snapshots=2)) == 4
+    with pytest.raises(SystemExit, match="delete it to make them again"):
+        q.make_snapshots([300.0, 1500.0], cells=1, snapshots=2)
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "nbmotaw").exists(), reason="../shared/data/nbmotaw absent")
+def test_quaternary_snapshots_keep_each_atoms_species_through_snap_dynamics():
+    """snap_md maps LAMMPS types back to the right species (the dump holds types, not symbols):
+    each atom of the first snapshot has its species in the start cell and sits near its site."""
+    sys.path.insert(0, str(STUDY.parent))
+    import ood_quaternary_proxy as q
+
+    start = q.random_quaternary(seed=0, repeat=2)
+    frames = q.snap_md(start, 300.0, seed=0, snapshots=2, every=5, equilibrate=10)
+    assert len(frames) == 2 and all(f.info["temperature_K"] == 300.0 for f in frames)
+    assert frames[0].get_chemical_symbols() == start.get_chemical_symbols()
+    d = frames[0].positions - start.positions
+    d -= np.round(d / q.LATTICE / 2) * q.LATTICE * 2   # periodic images of a 2x2x2 cubic cell
+    assert np.abs(d).max() < 0.5
+
+
+def test_shipping_scores_outside_the_data_by_the_worse_proxy():
+    """ood_score: energy and force distance from SNAP in units of SNAP's own error on the unseen
+    kind (6.6 meV/atom, 250 meV/A), on the quaternary cells and the pushed binary pair alike,
+    and the worse of the two decides: a floor variant that is closer on quaternary cells but
+    explodes on a pushed pair must lose (the R-MF with like-pair floors did)."""
+    sys.path.insert(0, str(STUDY.parent))
+    from ship_potentials import ood_score
+
+    assert ood_score({"all": (6.6, -1.0, 125.0)}, {2.2: (3.3, 250.0)}) == pytest.approx(1.0)
+    assert ood_score({"all": (3.3, 0.0, 500.0)}, {2.2: (3.3, 100.0)}) == pytest.approx(2.0)
+    as_trained = ood_score({"all": (31.9, -26.5, 414.0)}, {2.2: (40.9, 747.0)})
+    like_floors = ood_score({"all": (27.9, -20.0, 1062.0)}, {2.2: (489.9, 28476.0)})
+    assert as_trained < like_floors
