@@ -378,3 +378,63 @@ def test_shipping_scores_outside_the_data_by_the_worse_proxy():
     as_trained = ood_score({"all": (31.9, -26.5, 414.0)}, {2.2: (40.9, 747.0)})
     like_floors = ood_score({"all": (27.9, -20.0, 1062.0)}, {2.2: (489.9, 28476.0)})
     assert as_trained < like_floors
+
+
+def test_report_scores_recipe_runs_outside_the_data_once_per_potential(tmp_path):
+    """study_ood: each run's potential scored on both proxies against the oracle's labels,
+    cached beside it and rescored only when the file changes; one table row per level and
+    model over its seeds, and the plot written."""
+    sys.path.insert(0, str(STUDY.parent))
+    import ood_quaternary_proxy as q
+    import study_ood
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from mtp_lowrank import Potential
+
+    def model(seed):
+        pot = Potential.from_level(6, SPECIES, 2.0, 5.0, seed=seed)
+        rng = np.random.default_rng(seed)
+        return pot.replace(species_coeffs=rng.normal(size=4), moment_coeffs=0.05 * rng.normal(size=pot.n_basis_functions))
+
+    teacher = model(9)
+    cells = []
+    for k in range(3):
+        a = q.random_quaternary(seed=k, repeat=2)
+        a.rattle(0.05, seed=k)
+        r = teacher.evaluate(a)
+        a.calc = SinglePointCalculator(a, energy=r["energy"], forces=r["forces"])
+        a.info["temperature_K"] = 300.0
+        cells.append(a)
+    pushed = [c.copy() for c in cells]
+    for k, c in enumerate(pushed):
+        c.rattle(0.1, seed=10 + k)
+    snap = [teacher.evaluate(c) for c in pushed]
+    oracle = {"base": cells, "pushed": {2.2: pushed}, "e0_snap": np.array([c.get_potential_energy() for c in cells]),
+              "snap": {2.2: (np.array([r["energy"] for r in snap]), [r["forces"] for r in snap])}}
+    calls = []
+
+    def oracles():
+        calls.append(1)
+        return oracle, cells
+
+    runs = []
+    for seed in (0, 1):
+        d = tmp_path / "runs" / "l6" / f"mf_floor_mix0.1_bal_fw0.003_rs2_rmse_cont_s{seed}"
+        d.mkdir(parents=True)
+        model(seed).save(d / "potential.mtp")
+        runs.append({"level": 6, "kind": d.name.rsplit("_s", 1)[0], "seed": seed, "directory": str(d), "radial": 99})
+    teacher.save(Path(runs[1]["directory"]) / "potential.mtp")   # seed 1 is the oracle itself: no error
+    lines = study_ood.ood_lines(runs, tmp_path, oracles)
+    row = next(l for l in "\n".join(lines).splitlines() if l.startswith("| 6 |"))
+    first = json.loads((Path(runs[0]["directory"]) / study_ood.CACHE).read_text())
+    assert first["quaternary"][0] > 0 and first["pushed"][0] > 0
+    cols = row.split(" | ")
+    assert cols[1] == "MF" and cols[3] == "2"   # both seeds in one row
+    assert [c.split(" ±")[0] for c in cols[4:]] == [f"{v / 2:.2f}" for v in (first["quaternary"][0], first["quaternary"][2],
+                                                                           *first["pushed"])]   # means with seed 1's zeros
+    assert (tmp_path / "plots" / "ood_vs_radial.png").exists()
+    n = len(calls)
+    assert study_ood.ood_lines(runs, tmp_path, oracles) == lines and len(calls) == n   # cached: no oracle needed
+    model(5).save(Path(runs[0]["directory"]) / "potential.mtp")
+    study_ood.ood_lines(runs, tmp_path, oracles)
+    assert len(calls) > n and json.loads((Path(runs[0]["directory"]) / study_ood.CACHE).read_text()) != first

@@ -15,6 +15,7 @@ from mtp_lowrank.training.convergence import kept_by
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from model_kinds import family, rank_of  # noqa: E402
+from study_ood import ood_lines  # noqa: E402
 
 KIND_NAMES = {"base": "base", "mf": "MF", "rmf": "R-MF", "mfra": "MFRA", "tf": "TF", "ft": "FT (base -> MF)"}
 KIND_COLORS = {"base": "tab:red", "mf": "tab:blue", "rmf": "tab:green", "mfra": "tab:purple", "tf": "tab:orange",
@@ -453,7 +454,7 @@ def write_report(out: Path, data: str, snap_dir: Path | None = None) -> Path:
             "over the finished seeds, the best seed (lowest "
             "sum of E and F relative to SNAP), training minutes of both stages, and mean errors relative to the "
             "published SNAP on the same validation cells.", "",
-            comparison_table(rows, snap), "",
+            comparison_table(rows, snap), ""] + (ood_lines(recipe_results(rows), out) if snap else []) + [
             "## Every run, by model and schedule", "",
             table(rows, snap), "", "![time to accuracy](plots/time_to_accuracy.png)", "",
             "## Convergence", "",
