@@ -430,8 +430,10 @@ def test_report_scores_recipe_runs_outside_the_data_once_per_potential(tmp_path)
     assert first["quaternary"][0] > 0 and first["pushed"][0] > 0
     cols = row.split(" | ")
     assert cols[1] == "MF" and cols[3] == "2"   # both seeds in one row
-    assert [c.split(" ±")[0] for c in cols[4:]] == [f"{v / 2:.2f}" for v in (first["quaternary"][0], first["quaternary"][2],
-                                                                           *first["pushed"])]   # means with seed 1's zeros
+    q_e, _, q_f = first["quaternary"]
+    p_e, p_f = first["pushed"]
+    assert [c.split(" ±")[0] for c in cols[4:]] == [f"{q_e / 2:.1f}", f"{q_f / 2:.0f}", f"{p_e / 2:.1f}",
+                                                   f"{p_f / 2:.0f}"]   # means with seed 1's zeros
     assert (tmp_path / "plots" / "ood_vs_radial.png").exists()
     n = len(calls)
     assert study_ood.ood_lines(runs, tmp_path, oracles) == lines and len(calls) == n   # cached: no oracle needed

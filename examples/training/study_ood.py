@@ -77,41 +77,48 @@ def ood_groups(runs: list[dict], oracles: Oracles) -> list[dict]:
 
 
 def ood_table(groups: list[dict]) -> str:
-    from study_report import _mean_std, model_name
+    from rank_scan import spread
+    from study_report import model_name
 
     lines = ["| level | model | radial params | seeds | quaternary E (meV/atom) | quaternary F (meV/Å) | "
              f"pushed {PUSHED:g} Å dE (meV/atom) | pushed {PUSHED:g} Å F (meV/Å) |", "|---|---|---|---|---|---|---|---|"]
     for g in groups:
         lines.append(f"| {g['level']} | {model_name(g['model'])} | {g['radial']} | {len(g['seeds'])} | "
-                     + " | ".join(_mean_std(g[k]) for k in ("q_e", "q_f", "p_e", "p_f")) + " |")
+                     + " | ".join(spread(g[k], digits) for k, digits in (("q_e", 1), ("q_f", 0), ("p_e", 1), ("p_f", 0)))
+                     + " |")
     return "\n".join(lines)
 
 
 def plot_ood_vs_radial(groups: list[dict], path: Path) -> None:
-    """Distance from SNAP on both proxies (energy, force) against the radial parameters, one
-    point per level and model (mean over seeds, bars: min to max)."""
+    """Distance from SNAP on both proxies (energy) against the radial parameters, one point per
+    level and model (mean over seeds, bars: min to max; colour: the model's family, marker: the
+    level, label: the model)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
+    from model_kinds import family
     from study_report import model_color, model_name
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    markers = {12: "s", 14: "^", 16: "o", 18: "D"}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, (key, label) in zip(axes, (("q_e", "quaternary cells"), ("p_e", f"cross pair pushed to {PUSHED:g} Å"))):
         for g in groups:
             v = g[key]
-            ax.errorbar([g["radial"]], [v.mean()], yerr=[[v.mean() - v.min()], [v.max() - v.mean()]], fmt="o",
-                        color=model_color(g["model"]), capsize=3,
-                        label=f"{model_name(g['model'])} (l{g['level']})")
+            ax.errorbar([g["radial"]], [v.mean()], yerr=[[v.mean() - v.min()], [v.max() - v.mean()]],
+                        fmt=markers.get(g["level"], "o"), color=model_color(family(g["model"])), capsize=3)
+            ax.annotate(model_name(g["model"]), (g["radial"], v.mean()), textcoords="offset points", xytext=(5, 3),
+                        fontsize=7)
         ax.set_xlabel("radial parameters trained")
         ax.set_ylabel("energy RMS difference from SNAP (meV/atom)")
         ax.set_yscale("log")
         ax.set_title(label)
-    handles, labels = axes[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    fig.legend(unique.values(), unique.keys(), loc="center right", fontsize=7)
-    fig.tight_layout(rect=(0, 0, 0.82, 1))
+    levels = sorted({g["level"] for g in groups})
+    axes[0].legend([Line2D([], [], marker=markers.get(lv, "o"), color="gray", linestyle="") for lv in levels],
+                   [f"level {lv}" for lv in levels], fontsize=7)
+    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
