@@ -143,11 +143,15 @@ def test_mixing_loss_gradient_matches_finite_differences(fmt):
 
 def test_mixing_rule_carries_the_like_pairs_short_range_over_to_the_cross_pairs():
     """A teacher whose cross pairs are the mean of its like pairs; data with like pairs down to
-    1.9 A but cross pairs only >= 2.6 A. Trained from the same random start for the same
-    iterations, the student with the mixing rule (floors 'mixed') predicts short cross contacts
-    (cells with a cross pair at 1.9-2.4 A) far better than the one with floors at the data,
-    below which its cross pairs continue linearly (measured: 1.1 against 48 eV/atom), and no
-    worse in the data's own range."""
+    1.9 A but cross pairs only >= 2.6 A. Trained from the same random starts for the same
+    iterations, students with the mixing rule (floors 'mixed') predict short cross contacts
+    (cells with a cross pair at 1.9-2.4 A) better than those with floors at the data, below
+    which their cross pairs continue linearly, and about as well in the data's own range.
+    Medians over five random starts: one start's result depends on rounding (the fit is
+    underdetermined, 300 BFGS iterations on 24 cells), a single start passed on one machine
+    and failed on another. Measured, one thread: short contacts 2.4 against 6.6 eV/atom
+    (per start: linear floors 3.2 to 10775, the rule 1.3 to 5.7), in the data 0.010 against
+    0.009."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
     from mtp_lowrank.training import train_bfgs
@@ -181,15 +185,17 @@ def test_mixing_rule_carries_the_like_pairs_short_range_over_to_the_cross_pairs(
     short = [a for a in cells(40, False, 1.9) if shortest_pair_distances([a], teacher.species, 4.6)[0, 1] < 2.4]
     assert len(short) >= 10
     mixed = np.minimum(floor, np.maximum(floor[0, 0], floor[1, 1]))
-    student = random_potential(level=8, n_species=2, seed=6, min_dist=1.8)
 
-    def errors(floors, strength):
+    def errors(student, floors, strength):
         start = fit_linear(student.with_radial_floor(floors), train)
         penalties = [RadialMixing.for_potential(strength, start, floor)] if strength else []
-        pot = train_bfgs(start, Loss(start, train, penalties=penalties), max_iter=150).potential
+        loss = Loss(start, train, penalties=penalties, n_threads=1)   # one thread: the same sums every run
+        pot = train_bfgs(start, loss, max_iter=300).potential
         return [np.sqrt(np.mean([(pot.evaluate(a, forces=False)["energy"] - a.get_potential_energy()) ** 2 / len(a) ** 2
                                  for a in cells_])) for cells_ in (in_data, short)]
 
-    linear, rule = errors(floor, 0.0), errors(mixed, 1.0)
-    assert rule[1] < 0.1 * linear[1]
+    students = [random_potential(level=8, n_species=2, seed=seed, min_dist=1.8) for seed in range(6, 11)]
+    linear = np.median([errors(s, floor, 0.0) for s in students], axis=0)
+    rule = np.median([errors(s, mixed, 1.0) for s in students], axis=0)
+    assert rule[1] < 0.5 * linear[1]
     assert rule[0] < 1.5 * linear[0]
