@@ -195,7 +195,7 @@ def write_readme(out: Path, shipped: dict, snap: dict) -> None:
              "and the options their directory names (`--pipeline` or `--recipe` for those).", "",
              "Column 'quaternary vs SNAP': 120 snapshots of random equiatomic 128-atom bcc cells under SNAP NPT "
              "dynamics at 300, 1500 and 2500 K (train.xyz has no quaternary cell; the hottest bring cross-species "
-             "contacts down to 2.25 A; `ood_quaternary_proxy.py`), RMS difference from SNAP of the energy (meV/atom) "
+             "contacts down to 2.24 A; `ood_quaternary_proxy.py`), RMS difference from SNAP of the energy (meV/atom) "
              "and forces (meV/A). Columns 'vs SNAP at 2.2 / 2.45 A': 100 binary validation cells with one cross-species pair pushed to "
              "that distance (train.xyz has none below 2.7 A; `ood_snap_proxy.py`), RMS difference from SNAP of the "
              "energy change on pushing (meV/atom) and of the forces (meV/A): SNAP is the oracle there, not DFT. "
