@@ -208,12 +208,13 @@ def main():
              "|---|---|---|" + "---|" * len(temps)]
     for spec in args.potentials:
         path = Path(spec)
+        label = f"{path.parent.name}/{path.name}"   # a run directory: level/run; a file: folder/file
         path = path / "best_validation.mtp" if path.is_dir() else path
         pot = Potential.load(path, species=SPECIES)
         e_in, f_in = in_domain_vs_snap(pot, oracle)
         s = errors_vs_snap(pot, images)
         cell = lambda v: f"{v[0]:.1f} ({v[1]:+.1f}) / {v[2]:.0f}"   # noqa: E731
-        lines.append(f"| {path.parent.name}/{path.name} | {e_in:.1f} / {f_in:.0f} | {cell(s['all'])} | "
+        lines.append(f"| {label} | {e_in:.1f} / {f_in:.0f} | {cell(s['all'])} | "
                      + " | ".join(cell(s[t]) for t in temps) + " |")
         print(lines[-1], flush=True)
     args.out.write_text("\n".join(lines) + "\n")
