@@ -21,7 +21,6 @@ within 5-6 meV/atom of DFT. Output: results/ood_quaternary_proxy.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -113,7 +112,7 @@ def make_snapshots(temperatures=TEMPERATURES, cells: int = CELLS, snapshots: int
     import ase.io
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    from snap_reference import ORDER, element_counts, snap_predictions
+    from snap_reference import snap_with_study_offsets
 
     path = OUT / "snapshots.xyz.gz"
     if path.exists():
@@ -128,9 +127,7 @@ def make_snapshots(temperatures=TEMPERATURES, cells: int = CELLS, snapshots: int
         for c in range(cells):
             images += snap_md(random_quaternary(seed=c), t, seed=c, snapshots=snapshots)
             print(f"SNAP MD at {t:g} K, cell {c}: {len(images)} snapshots so far", flush=True)
-    offsets = json.loads((HERE / "results" / "study" / "snap_validation.json").read_text())["offsets_eV"]
-    energies, forces = snap_predictions(images, SHARED)
-    energies = energies + element_counts(images) @ np.array([offsets[s] for s in ORDER])
+    energies, forces = snap_with_study_offsets(images, SHARED)
     for a, e, f in zip(images, energies, forces):
         a.info["shortest_cross_A"] = shortest_cross(a)
         a.calc = SinglePointCalculator(a, energy=float(e), forces=f)
@@ -157,11 +154,7 @@ def errors_vs_snap(pot, images) -> dict:
 def in_domain_vs_snap(pot, oracle: dict) -> tuple[float, float]:
     """(energy RMSE meV/atom, force RMSE meV/A) of `pot` against SNAP on the proxy's binary
     validation cells as they are (not pushed)."""
-    from snap_reference import snap_predictions
-
     base = oracle["base"]
-    if "f0_snap" not in oracle:
-        oracle["f0_snap"] = snap_predictions(base, SHARED)[1]
     res = [pot.evaluate(a) for a in base]
     de = (np.array([r["energy"] for r in res]) - oracle["e0_snap"]) / np.array([len(a) for a in base]) * 1e3
     df = np.concatenate([((r["forces"] - f) * 1e3).ravel() for r, f in zip(res, oracle["f0_snap"])])

@@ -16,7 +16,6 @@ data does have). Output: results/ood_snap_proxy.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -65,27 +64,22 @@ def floor_variants(pot, train, data=None):
 def snap_oracle(distances, n_cells: int = 100) -> dict:
     """n_cells binary validation cells (seed 0), the same cells with one cross pair pushed to each
     distance (seed 1), and SNAP's energies (with the per-element offsets of the study) and forces
-    on all of them: what proxy_errors scores a potential against."""
+    on all of them: what proxy_errors scores a potential against (e0_snap, f0_snap: on the cells
+    as they are)."""
     import ase.io
 
     from mtp_lowrank.training import split
-    from snap_reference import ORDER, element_counts, snap_predictions
+    from snap_reference import snap_with_study_offsets
 
     shared = HERE.parents[2] / "shared" / "data" / "nbmotaw"
     train, val = split(ase.io.read(shared / "train.xyz", ":"), 0.1, 0)
     rng = np.random.default_rng(0)
     binaries = [a for a in val if str(a.info.get("group", "")).endswith("_SS")]
     base = [binaries[k] for k in rng.choice(len(binaries), min(n_cells, len(binaries)), replace=False)]
-    offsets = json.loads((HERE / "results" / "study" / "snap_validation.json").read_text())["offsets_eV"]
-    off = np.array([offsets[s] for s in ORDER])
-    e0_snap, _ = snap_predictions(base, shared)
+    e0_snap, f0_snap = snap_with_study_offsets(base, shared)
     pushed = {d: pushed_pairs(base, d, np.random.default_rng(1)) for d in distances}
-    snap = {}
-    for d, cells in pushed.items():
-        e, f = snap_predictions(cells, shared)
-        snap[d] = (e + element_counts(cells) @ off, f)
-    return {"train": train, "base": base, "pushed": pushed, "snap": snap,
-            "e0_snap": e0_snap + element_counts(base) @ off}
+    snap = {d: snap_with_study_offsets(cells, shared) for d, cells in pushed.items()}
+    return {"train": train, "base": base, "pushed": pushed, "snap": snap, "e0_snap": e0_snap, "f0_snap": f0_snap}
 
 
 def proxy_errors(pot, oracle: dict) -> dict:

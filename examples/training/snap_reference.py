@@ -77,6 +77,17 @@ def element_counts(images):
     return np.array([[np.sum(a.symbols == s) for s in ORDER] for a in images], float)
 
 
+def snap_with_study_offsets(images, snap_dir: Path):
+    """(energies, forces) of SNAP on `images` as snap_predictions gives them, the energies shifted
+    by the per-element offsets the study fitted on its training split
+    (results/study/snap_validation.json, written by snap_errors): comparable with DFT and MTP
+    total energies."""
+    offsets = json.loads((Path(__file__).resolve().parent / "results" / "study" / "snap_validation.json")
+                         .read_text())["offsets_eV"]
+    energies, forces = snap_predictions(images, snap_dir)
+    return energies + element_counts(images) @ np.array([offsets[s] for s in ORDER]), forces
+
+
 def snap_errors(train, validation, snap_dir: Path, cache: Path | None = None) -> dict:
     """Validation RMSE of SNAP (energy meV/atom after per-element offsets fitted on `train`,
     forces meV/A), in the study's units; cached in `cache` (JSON) when given."""
