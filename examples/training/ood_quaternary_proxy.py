@@ -21,8 +21,6 @@ within 5-6 meV/atom of DFT. Output: results/ood_quaternary_proxy.md.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -52,22 +50,17 @@ def snap_md(atoms, temperature: float, seed: int, snapshots: int, every: int = 1
     """Snapshots (ase.Atoms) of NPT (0 bar) SNAP dynamics from `atoms` at `temperature` (K):
     `equilibrate` steps of 1 fs, then one snapshot every `every` steps."""
     import ase.io
-    from ase.calculators.lammps import Prism
 
-    from snap_reference import ORDER
+    from snap_reference import ORDER, run_lammps, snap_pair, write_data
 
-    lmp = Path(sys.executable).parent / "lmp"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        prism = Prism(atoms.get_cell())
-        ase.io.write(work / "start.data", atoms, format="lammps-data", specorder=ORDER, atom_style="atomic",
-                     masses=True, prismobj=prism)
-        script = f"""units metal
+        write_data(work / "start.data", atoms)
+        run_lammps(work, f"""units metal
 atom_style atomic
 boundary p p p
 read_data start.data
-pair_style snap
-pair_coeff * * {SHARED / 'Ta-W-Nb-Mo.snapcoeff'} {SHARED / 'Ta-W-Nb-Mo.snapparam'} {' '.join(ORDER)}
+{snap_pair(SHARED)}
 timestep 0.001
 velocity all create {2 * temperature} {seed + 1} mom yes rot yes dist gaussian
 fix md all npt temp {temperature} {temperature} 0.1 iso 0 0 1.0
@@ -76,12 +69,7 @@ run {equilibrate}
 dump d all custom {every} snap.dump id type x y z
 dump_modify d sort id format float %.10g
 run {every * snapshots}
-"""
-        (work / "in.md").write_text(script)
-        proc = subprocess.run([str(lmp), "-in", "in.md", "-log", "none"], cwd=work, capture_output=True, text=True,
-                              env=dict(os.environ, OMP_NUM_THREADS="1"))
-        if proc.returncode:
-            raise RuntimeError(proc.stdout[-2000:] + proc.stderr[-2000:])
+""")
         frames = ase.io.read(work / "snap.dump", ":", format="lammps-dump-text")[1:]   # the first is the start
     symbols = {k + 1: s for k, s in enumerate(ORDER)}
     out = []

